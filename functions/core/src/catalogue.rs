@@ -1,0 +1,560 @@
+//! Every message a person receives, Hindi first and then English, in one message. Button titles
+//! fit WhatsApp's 20-character limit and carry ids such as `feedback:dissatisfied:AMT-2026-000123`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::complaint::{Complaint, MediaItem, Status};
+use crate::config::DistrictConfig;
+use crate::ids::ComplaintId;
+use crate::outbound::{buttons, text, ListRow, MediaSource, OutboundMessage, Outgoing, Rendered};
+
+pub const SATISFIED: &str = "संतुष्ट / Satisfied";
+pub const UNHAPPY: &str = "असंतुष्ट / Unhappy";
+pub const ACCEPT: &str = "स्वीकार / Accept";
+pub const NOT_MINE: &str = "अन्य विभाग/Not mine";
+pub const SAME: &str = "वही / Same one";
+pub const NEW: &str = "नई / New one";
+
+/// Button and list ids: what a tap means. Routed on these, never on titles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Satisfied(ComplaintId),
+    Dissatisfied(ComplaintId),
+    Accept(ComplaintId),
+    NotMine(ComplaintId),
+    SameComplaint(ComplaintId),
+    NewComplaint,
+    /// Officer picks which complaint their held message reports on.
+    ReportOn(ComplaintId),
+    /// Control room picks a department for a complaint.
+    Assign(ComplaintId, String),
+}
+
+impl Action {
+    pub fn id(&self) -> String {
+        match self {
+            Action::Satisfied(c) => format!("feedback:satisfied:{c}"),
+            Action::Dissatisfied(c) => format!("feedback:dissatisfied:{c}"),
+            Action::Accept(c) => format!("officer:accept:{c}"),
+            Action::NotMine(c) => format!("officer:decline:{c}"),
+            Action::SameComplaint(c) => format!("burst:same:{c}"),
+            Action::NewComplaint => "burst:new".into(),
+            Action::ReportOn(c) => format!("report:{c}"),
+            Action::Assign(c, d) => format!("assign:{c}:{d}"),
+        }
+    }
+
+    pub fn parse(id: &str) -> Option<Action> {
+        let lower = id.trim().to_ascii_lowercase();
+        let parts: Vec<&str> = lower.split(':').collect();
+        let cid = |s: &str| ComplaintId::parse(s);
+        Some(match parts.as_slice() {
+            ["feedback", "satisfied", c] => Action::Satisfied(cid(c)?),
+            ["feedback", "dissatisfied", c] => Action::Dissatisfied(cid(c)?),
+            ["officer", "accept", c] => Action::Accept(cid(c)?),
+            ["officer", "decline", c] => Action::NotMine(cid(c)?),
+            ["burst", "same", c] => Action::SameComplaint(cid(c)?),
+            ["burst", "new"] => Action::NewComplaint,
+            ["report", c] => Action::ReportOn(cid(c)?),
+            ["assign", c, d] if !d.is_empty() => Action::Assign(cid(c)?, d.to_string()),
+            _ => return None,
+        })
+    }
+}
+
+/// One complaint in a status answer or a pending list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    pub id: ComplaintId,
+    pub status: Status,
+    pub subject: String,
+    pub department: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+impl Line {
+    pub fn of(c: &Complaint) -> Self {
+        Self {
+            id: c.id.clone(),
+            status: c.status,
+            subject: c.subject(60),
+            department: c.department.clone(),
+            due_at: c.due_at,
+        }
+    }
+}
+
+/// What a person is told, as data (it travels on the queues); `render` turns it into messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum Notice {
+    // --- to citizens
+    Welcome,
+    Registered { id: ComplaintId },
+    Status { lines: Vec<Line> },
+    NotYours { id: ComplaintId },
+    SameOrNew { id: ComplaintId, subject: String },
+    AskReason { id: ComplaintId },
+    ThanksSatisfied { id: ComplaintId },
+    ReasonNoted { id: ComplaintId },
+    Rejected { id: ComplaintId, reason: String },
+    ClosedNoFeedback { id: ComplaintId },
+    Unsupported,
+    MediaTooLarge,
+    // --- to officers
+    ReportReceived { id: ComplaintId },
+    WhichComplaint { lines: Vec<Line> },
+    Pending { lines: Vec<Line> },
+    OfficerHelp,
+    /// The complainant said why they were not satisfied (to the officer and the control room).
+    ComplainantReason { id: ComplaintId, reason: String },
+    // --- to the control room and supervisors
+    Unassigned { id: ComplaintId, subject: String, why: String },
+    Dissatisfied { id: ComplaintId, department: Option<String>, reopen_count: u32 },
+    DeliveryFailed { id: ComplaintId, who: String, code: i64 },
+    Assigned { id: ComplaintId, department: String },
+    ControlRoomHelp,
+    NotAllowed,
+}
+
+fn date(cfg: &DistrictConfig, t: &Option<DateTime<Utc>>) -> String {
+    match t {
+        Some(t) => t.with_timezone(&cfg.timezone()).format("%d-%m-%Y %H:%M").to_string(),
+        None => "-".into(),
+    }
+}
+
+fn dept(cfg: &DistrictConfig, id: &Option<String>) -> String {
+    match id.as_deref().and_then(|d| cfg.department(d)) {
+        Some(d) => d.label(),
+        None => "अनिर्दिष्ट / unassigned".into(),
+    }
+}
+
+fn lines_text(cfg: &DistrictConfig, lines: &[Line]) -> String {
+    lines
+        .iter()
+        .map(|l| {
+            let (hi, en) = l.status.label();
+            format!(
+                "• {} — {} / {} — {}\n  {} | नियत / due {}",
+                l.id,
+                hi,
+                en,
+                dept(cfg, &l.department),
+                l.subject,
+                date(cfg, &l.due_at)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn list_rows(lines: &[Line], action: fn(ComplaintId) -> String) -> Vec<ListRow> {
+    lines
+        .iter()
+        .take(10)
+        .map(|l| ListRow {
+            id: action(l.id.clone()),
+            title: l.id.to_string(),
+            description: Some(l.subject.chars().take(72).collect()),
+        })
+        .collect()
+}
+
+/// The template for telling officials something outside their window: `escalation` (id, text).
+fn official_template(cfg: &DistrictConfig, id: &ComplaintId, summary: &str) -> OutboundMessage {
+    OutboundMessage::Template {
+        name: cfg.templates.escalation.clone(),
+        language: cfg.templates.language.clone(),
+        params: vec![id.to_string(), clip(summary, 900)],
+        quick_replies: vec![],
+    }
+}
+
+/// The template for a citizen update outside the window: `complaint_update`, else `escalation`.
+fn citizen_update_template(cfg: &DistrictConfig, id: &ComplaintId, summary: &str) -> OutboundMessage {
+    OutboundMessage::Template {
+        name: cfg
+            .templates
+            .complaint_update
+            .clone()
+            .unwrap_or_else(|| cfg.templates.escalation.clone()),
+        language: cfg.templates.language.clone(),
+        params: vec![id.to_string(), clip(summary, 900)],
+        quick_replies: vec![],
+    }
+}
+
+pub fn clip(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max_chars.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+fn only(o: Outgoing) -> Rendered {
+    Rendered { free_form: vec![o], template: None }
+}
+
+pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
+    let d = &cfg.district;
+    match notice {
+        Notice::Welcome => only(text(format!(
+            "नमस्ते! यह जिलाधिकारी {} का शिकायत नंबर है। अपनी शिकायत लिखकर भेजें — साथ में फ़ोटो, वीडियो, दस्तावेज़, वॉइस नोट या लोकेशन भी भेज सकते हैं। आपको तुरंत शिकायत संख्या मिलेगी। स्थिति जानने के लिए \"स्थिति\" लिखें।\n\nNamaste! This is the District Magistrate {}'s complaint number. Write your complaint — you may add photos, videos, documents, a voice note or your location. You will get a complaint number at once. Send \"status\" to check on it.",
+            d.name_hi, d.name
+        ))),
+        Notice::Registered { id } => only(text(format!(
+            "आपकी शिकायत दर्ज हो गई है। शिकायत संख्या: {id}\nअगले कुछ मिनट में भेजी गई फ़ोटो/वीडियो इसी शिकायत में जुड़ जाएंगी। संबंधित अधिकारी की आख्या इसी नंबर पर भेजी जाएगी।\n\nYour complaint is registered. Complaint number: {id}\nPhotos or videos you send in the next few minutes join this complaint. The officer's action-taken report will be sent to you on this number."
+        ))),
+        Notice::Status { lines } if lines.is_empty() => only(text(
+            "इस नंबर से कोई शिकायत दर्ज नहीं है। अपनी शिकायत लिखकर भेजें।\n\nNo complaint is registered from this number. Write your complaint to register one.",
+        )),
+        Notice::Status { lines } => only(text(format!(
+            "आपकी शिकायतें / Your complaints:\n{}",
+            lines_text(cfg, lines)
+        ))),
+        Notice::NotYours { id } => only(text(format!(
+            "शिकायत {id} इस नंबर से दर्ज नहीं है, इसलिए इसकी जानकारी नहीं दी जा सकती।\n\nComplaint {id} was not registered from this number, so we cannot share it."
+        ))),
+        Notice::SameOrNew { id, subject } => only(buttons(
+            format!(
+                "क्या यह संदेश आपकी शिकायत {id} (\"{}\") के बारे में है, या नई शिकायत है?\n\nIs this message about your complaint {id} (\"{}\"), or a new complaint?",
+                clip(subject, 80),
+                clip(subject, 80)
+            ),
+            &[(crate::catalogue::Action::SameComplaint(id.clone()).id(), SAME), (Action::NewComplaint.id(), NEW)],
+        )),
+        Notice::AskReason { id } => Rendered {
+            free_form: vec![text(format!(
+                "खेद है कि आप संतुष्ट नहीं हैं। शिकायत {id} दोबारा खोल दी गई है और नियंत्रण कक्ष को सूचित कर दिया गया है। कृपया बताएं कि क्या कमी रह गई।\n\nWe are sorry you are not satisfied. Complaint {id} has been reopened and the control room has been told. Please tell us what is still wrong."
+            ))],
+            template: Some(citizen_update_template(cfg, id, "शिकायत दोबारा खोली गई / Complaint reopened")),
+        },
+        Notice::ThanksSatisfied { id } => Rendered {
+            free_form: vec![text(format!(
+                "धन्यवाद! शिकायत {id} संतुष्टि के साथ बंद कर दी गई है।\n\nThank you! Complaint {id} is closed with your satisfaction."
+            ))],
+            template: None,
+        },
+        Notice::ReasonNoted { id } => only(text(format!(
+            "आपकी बात शिकायत {id} में दर्ज कर ली गई है और अधिकारी व नियंत्रण कक्ष को भेज दी गई है।\n\nYour words are recorded on complaint {id} and sent to the officer and the control room."
+        ))),
+        Notice::Rejected { id, reason } => {
+            let body = format!(
+                "शिकायत {id} इस व्यवस्था के दायरे से बाहर होने के कारण बंद की गई। कारण: {reason}\n\nComplaint {id} was closed as outside the scope of this service. Reason: {reason}"
+            );
+            Rendered { template: Some(citizen_update_template(cfg, id, &body)), free_form: vec![text(body)] }
+        }
+        Notice::ClosedNoFeedback { id } => {
+            let body = format!(
+                "शिकायत {id} पर आपकी प्रतिक्रिया {} दिनों में नहीं मिली, इसलिए इसे बंद कर दिया गया है। समस्या बनी हो तो नई शिकायत भेजें।\n\nWe did not hear back on complaint {id} within {} days, so it is closed. If the problem remains, send a new complaint.",
+                d.feedback_days, d.feedback_days
+            );
+            Rendered { template: Some(citizen_update_template(cfg, id, &body)), free_form: vec![text(body)] }
+        }
+        Notice::Unsupported => only(text(
+            "क्षमा करें, इस प्रकार का संदेश हम नहीं पढ़ पाते। कृपया अपनी शिकायत लिखकर, या फ़ोटो, वीडियो, दस्तावेज़, वॉइस नोट या लोकेशन के रूप में भेजें।\n\nSorry, we cannot read this kind of message. Please send your complaint as text, or as a photo, video, document, voice note or location.",
+        )),
+        Notice::MediaTooLarge => only(text(
+            "यह फ़ाइल बहुत बड़ी है या डाउनलोड नहीं हो सकी। कृपया छोटी फ़ाइल (100 MB से कम) दोबारा भेजें।\n\nThis file is too large or could not be downloaded. Please send a smaller file (under 100 MB) again.",
+        )),
+        Notice::ReportReceived { id } => only(text(format!(
+            "शिकायत {id} पर आपकी आख्या प्राप्त हुई। कुछ मिनट में और फ़ोटो/वीडियो भेजें तो वे भी जुड़ जाएंगे; फिर आख्या शिकायतकर्ता को भेज दी जाएगी।\n\nYour report on complaint {id} is received. Photos or videos sent in the next few minutes are added too; then it goes to the complainant."
+        ))),
+        Notice::WhichComplaint { lines } => only(
+            OutboundMessage::List {
+                body: "यह संदेश किस शिकायत की आख्या है? सूची से चुनें, या शिकायत संख्या के साथ भेजें।\n\nWhich complaint is this report for? Pick it from the list, or send it again with the complaint number.".into(),
+                button: "शिकायतें / List".into(),
+                rows: list_rows(lines, |id| Action::ReportOn(id).id()),
+            }
+            .into(),
+        ),
+        Notice::Pending { lines } if lines.is_empty() => only(text("आपके पास कोई लंबित शिकायत नहीं है।\n\nYou have no pending complaints.")),
+        Notice::Pending { lines } => only(text(format!(
+            "आपकी लंबित शिकायतें / Your pending complaints:\n{}",
+            lines_text(cfg, lines)
+        ))),
+        Notice::OfficerHelp => only(text(
+            "आख्या भेजने के लिए शिकायत के संदेश का जवाब (reply) दें, या शिकायत संख्या लिखें, फिर फ़ोटो/वीडियो भेजें। लंबित सूची के लिए \"pending\" या \"लंबित\" लिखें।\n\nTo report, reply to the complaint's message (or write its number), then send photos or videos. Send \"pending\" for your list.",
+        )),
+        Notice::ComplainantReason { id, reason } => {
+            let body = format!("शिकायत {id}: शिकायतकर्ता असंतुष्ट — \"{reason}\"\n\nComplaint {id}: the complainant is not satisfied — \"{reason}\"");
+            Rendered { template: Some(official_template(cfg, id, &body)), free_form: vec![text(body)] }
+        }
+        Notice::Unassigned { id, subject, why } => {
+            let body = format!(
+                "शिकायत {id} किसी विभाग को नहीं भेजी जा सकी ({why})। विषय: \"{}\"\nसूची से विभाग चुनें।\n\nComplaint {id} could not be routed ({why}). Subject: \"{}\"\nPick a department from the list.",
+                clip(subject, 200),
+                clip(subject, 200)
+            );
+            let rows = cfg
+                .departments
+                .iter()
+                .take(10)
+                .map(|dep| ListRow {
+                    id: Action::Assign(id.clone(), dep.id.clone()).id(),
+                    title: clip(&dep.name, 24),
+                    description: Some(clip(&dep.name_hi, 72)),
+                })
+                .collect();
+            Rendered {
+                template: Some(official_template(cfg, id, &format!("अनिर्दिष्ट शिकायत / Unassigned complaint: {}", clip(subject, 200)))),
+                free_form: vec![OutboundMessage::List { body, button: "विभाग / Department".into(), rows }.into()],
+            }
+        }
+        Notice::Dissatisfied { id, department, reopen_count } => {
+            let body = format!(
+                "शिकायतकर्ता आख्या से असंतुष्ट: शिकायत {id} ({}) दोबारा खोली गई (कुल {reopen_count} बार)।\n\nComplainant not satisfied with the report: complaint {id} ({}) reopened ({reopen_count} time(s)).",
+                dept(cfg, department),
+                dept(cfg, department)
+            );
+            Rendered { template: Some(official_template(cfg, id, &body)), free_form: vec![text(body)] }
+        }
+        Notice::DeliveryFailed { id, who, code } => {
+            let body = format!(
+                "शिकायत {id}: {who} को संदेश नहीं पहुंचा (त्रुटि {code})। कृपया फ़ोन से संपर्क करें।\n\nComplaint {id}: a message to {who} could not be delivered (error {code}). Please reach them by phone."
+            );
+            Rendered { template: Some(official_template(cfg, id, &body)), free_form: vec![text(body)] }
+        }
+        Notice::Assigned { id, department } => only(text(format!(
+            "शिकायत {id} {} को भेजी गई।\n\nComplaint {id} sent to {}.",
+            dept(cfg, &Some(department.clone())),
+            dept(cfg, &Some(department.clone()))
+        ))),
+        Notice::ControlRoomHelp => only(text(
+            "नियंत्रण कक्ष: अनिर्दिष्ट शिकायतों की सूची से विभाग चुनें, या लिखें \"assign AMT-2026-000123 water\".\n\nControl room: pick a department from an unassigned complaint's list, or write \"assign AMT-2026-000123 water\".",
+        )),
+        Notice::NotAllowed => only(text(
+            "यह कार्य आपके नंबर से अनुमत नहीं है।\n\nThis action is not allowed from your number.",
+        )),
+    }
+}
+
+/// A new (or reopened) complaint to its officer, with accept / not-mine buttons. Outside the
+/// window, the `new_complaint` template with the same buttons as quick replies.
+pub fn new_complaint(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
+    let label = dept(cfg, &c.department);
+    let due = date(cfg, &c.due_at);
+    let reopened = if c.reopen_count > 0 {
+        format!("\n⚠ दोबारा खोली गई (शिकायतकर्ता असंतुष्ट) / Reopened (complainant not satisfied)")
+    } else {
+        String::new()
+    };
+    let subject = clip(&c.text, 700);
+    let body = format!(
+        "नई शिकायत {} — {label}\n{subject}\nआख्या की अंतिम तिथि / Report due: {due}{reopened}\n\nNew complaint {} — please accept, or say it is not your department.",
+        c.id, c.id
+    );
+    let ids = [Action::Accept(c.id.clone()).id(), Action::NotMine(c.id.clone()).id()];
+    Rendered {
+        free_form: vec![buttons(clip(&body, 1024), &[(ids[0].clone(), ACCEPT), (ids[1].clone(), NOT_MINE)])],
+        template: Some(OutboundMessage::Template {
+            name: cfg.templates.new_complaint.clone(),
+            language: cfg.templates.language.clone(),
+            params: vec![c.id.to_string(), label, clip(&c.subject(200), 200), due],
+            quick_replies: ids.to_vec(),
+        }),
+    }
+}
+
+fn media_message(m: &MediaItem, caption: Option<String>) -> Outgoing {
+    OutboundMessage::Media {
+        kind: m.kind,
+        media: MediaSource::Stored { key: m.key.clone() },
+        mime_type: m.mime_type.clone(),
+        caption: caption.map(|c| clip(&c, 1024)),
+        filename: m.filename.clone(),
+    }
+    .into()
+}
+
+/// Everything the complainant sent, for an officer who has accepted (inside their window).
+pub fn complaint_details(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
+    let mut body = format!(
+        "शिकायत {} का पूरा विवरण / Full complaint {}\nविभाग / Department: {}\nनियत / Due: {}\n\n{}",
+        c.id,
+        c.id,
+        dept(cfg, &c.department),
+        date(cfg, &c.due_at),
+        if c.text.is_empty() { "(केवल मीडिया / media only)" } else { &c.text }
+    );
+    if let Some(l) = &c.location {
+        body.push_str(&format!(
+            "\n📍 https://maps.google.com/?q={:.6},{:.6} {}",
+            l.latitude,
+            l.longitude,
+            l.name.clone().or_else(|| l.address.clone()).unwrap_or_default()
+        ));
+    }
+    body.push_str("\n\nआख्या भेजने के लिए इस संदेश का जवाब दें। / Reply to this message with your report.");
+    let mut free_form = vec![text(clip(&body, 4096))];
+    for (i, m) in c.media.iter().enumerate() {
+        free_form.push(media_message(m, Some(format!("{} ({}/{})", c.id, i + 1, c.media.len()))));
+    }
+    Rendered { free_form, template: None }
+}
+
+/// The officer's report with every piece of evidence and the feedback buttons. Outside the
+/// window: the `report_to_citizen` template with the feedback quick replies.
+pub fn report_to_citizen(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
+    let report = c.report.clone().unwrap_or_default();
+    let label = dept(cfg, &c.department);
+    let mut free_form = vec![text(clip(
+        &format!(
+            "शिकायत {} पर {label} की आख्या:\n{}\n\nAction-taken report on complaint {} from {label}:\n{}",
+            c.id, report.text, c.id, report.text
+        ),
+        4096,
+    ))];
+    for (i, m) in report.media.iter().enumerate() {
+        free_form.push(media_message(m, Some(format!("साक्ष्य / Evidence {}/{} — {}", i + 1, report.media.len(), c.id))));
+    }
+    let ids = [Action::Satisfied(c.id.clone()).id(), Action::Dissatisfied(c.id.clone()).id()];
+    free_form.push(buttons(
+        format!(
+            "क्या आप शिकायत {} पर हुई कार्रवाई से संतुष्ट हैं? {} दिन में उत्तर न मिलने पर शिकायत बंद हो जाएगी।\n\nAre you satisfied with the action taken on complaint {}? Without an answer in {} days it will be closed.",
+            c.id, cfg.district.feedback_days, c.id, cfg.district.feedback_days
+        ),
+        &[(ids[0].clone(), SATISFIED), (ids[1].clone(), UNHAPPY)],
+    ));
+    Rendered {
+        free_form,
+        template: Some(OutboundMessage::Template {
+            name: cfg.templates.report_to_citizen.clone(),
+            language: cfg.templates.language.clone(),
+            params: vec![c.id.to_string(), label, clip(&report.text, 700)],
+            quick_replies: ids.to_vec(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::sample;
+    use crate::ids::Phone;
+
+    fn every_notice() -> Vec<Notice> {
+        let id = ComplaintId::new("AMT", 2026, 7);
+        let line = Line { id: id.clone(), status: Status::Forwarded, subject: "पानी".into(), department: Some("water".into()), due_at: None };
+        vec![
+            Notice::Welcome,
+            Notice::Registered { id: id.clone() },
+            Notice::Status { lines: vec![] },
+            Notice::Status { lines: vec![line.clone()] },
+            Notice::NotYours { id: id.clone() },
+            Notice::SameOrNew { id: id.clone(), subject: "x".into() },
+            Notice::AskReason { id: id.clone() },
+            Notice::ThanksSatisfied { id: id.clone() },
+            Notice::ReasonNoted { id: id.clone() },
+            Notice::Rejected { id: id.clone(), reason: "r".into() },
+            Notice::ClosedNoFeedback { id: id.clone() },
+            Notice::Unsupported,
+            Notice::MediaTooLarge,
+            Notice::ReportReceived { id: id.clone() },
+            Notice::WhichComplaint { lines: vec![line.clone()] },
+            Notice::Pending { lines: vec![] },
+            Notice::Pending { lines: vec![line] },
+            Notice::OfficerHelp,
+            Notice::ComplainantReason { id: id.clone(), reason: "r".into() },
+            Notice::Unassigned { id: id.clone(), subject: "s".into(), why: "w".into() },
+            Notice::Dissatisfied { id: id.clone(), department: None, reopen_count: 1 },
+            Notice::DeliveryFailed { id: id.clone(), who: "91******5678".into(), code: 131026 },
+            Notice::Assigned { id, department: "water".into() },
+            Notice::ControlRoomHelp,
+            Notice::NotAllowed,
+        ]
+    }
+
+    fn check_limits(o: &OutboundMessage) {
+        match o {
+            OutboundMessage::Text { body } => assert!(body.chars().count() <= 4096),
+            OutboundMessage::Buttons { body, buttons } => {
+                assert!(body.chars().count() <= 1024 && (1..=3).contains(&buttons.len()));
+                for b in buttons {
+                    assert!(b.title.chars().count() <= 20, "{}", b.title);
+                    assert!(Action::parse(&b.id).is_some(), "{}", b.id);
+                }
+            }
+            OutboundMessage::List { button, rows, .. } => {
+                assert!(button.chars().count() <= 20 && rows.len() <= 10);
+                for r in rows {
+                    assert!(r.title.chars().count() <= 24 && Action::parse(&r.id).is_some());
+                }
+            }
+            OutboundMessage::Template { quick_replies, .. } => {
+                assert!(quick_replies.iter().all(|q| Action::parse(q).is_some()))
+            }
+            OutboundMessage::Media { .. } => {}
+        }
+    }
+
+    #[test]
+    fn every_message_is_bilingual_and_within_limits() {
+        let cfg = sample();
+        for n in every_notice() {
+            let r = render(&n, &cfg);
+            assert!(!r.free_form.is_empty(), "{n:?}");
+            for o in r.free_form.iter().map(|o| &o.message).chain(r.template.iter()) {
+                check_limits(o);
+            }
+            let first = match &r.free_form[0].message {
+                OutboundMessage::Text { body } | OutboundMessage::Buttons { body, .. } | OutboundMessage::List { body, .. } => body.clone(),
+                other => panic!("{other:?}"),
+            };
+            let hindi = first.find(|c: char| ('\u{0900}'..='\u{097F}').contains(&c));
+            let english = first.find(|c: char| c.is_ascii_alphabetic() && c != 'A' && c != 'M' && c != 'T');
+            assert!(hindi.is_some() && english.is_some(), "not bilingual: {first}");
+            assert!(hindi < english || first.starts_with("आप") || first.starts_with('•'), "Hindi first: {first}");
+        }
+    }
+
+    #[test]
+    fn actions_round_trip() {
+        let id = ComplaintId::new("AMT", 2026, 123);
+        for a in [
+            Action::Satisfied(id.clone()),
+            Action::Dissatisfied(id.clone()),
+            Action::Accept(id.clone()),
+            Action::NotMine(id.clone()),
+            Action::SameComplaint(id.clone()),
+            Action::NewComplaint,
+            Action::ReportOn(id.clone()),
+            Action::Assign(id.clone(), "water".into()),
+        ] {
+            assert_eq!(Action::parse(&a.id()), Some(a));
+        }
+        assert_eq!(Action::parse("FEEDBACK:DISSATISFIED:AMT-2026-000123"), Some(Action::Dissatisfied(id)));
+        assert_eq!(Action::parse("feedback:maybe:AMT-2026-000123"), None);
+        assert_eq!(Action::parse("संतुष्ट"), None);
+    }
+
+    #[test]
+    fn report_carries_every_piece_of_evidence() {
+        let cfg = sample();
+        let mut c = Complaint::new(ComplaintId::new("AMT", 2026, 1), Phone::new("919812345678"), None, Utc::now());
+        c.department = Some("water".into());
+        let item = |n: usize| MediaItem {
+            wamid: format!("w{n}"),
+            kind: crate::complaint::MediaKind::Image,
+            mime_type: "image/jpeg".into(),
+            sha256: String::new(),
+            bytes: 1,
+            key: format!("k{n}"),
+            caption: None,
+            filename: None,
+            voice: false,
+        };
+        c.report = Some(crate::complaint::Report { text: "पाइप बदला".into(), media: vec![item(1), item(2)], ..Default::default() });
+        let r = report_to_citizen(&c, &cfg);
+        assert_eq!(r.free_form.len(), 4);
+        assert!(matches!(r.template, Some(OutboundMessage::Template { ref quick_replies, .. }) if quick_replies.len() == 2));
+        let n = new_complaint(&c, &cfg);
+        assert!(matches!(n.template, Some(OutboundMessage::Template { ref params, .. }) if params.len() == 4));
+    }
+}

@@ -1,0 +1,298 @@
+//! The district configuration: one TOML file (config/amethi.toml) that local mode reads directly
+//! and an admin command loads into the settings and directory tables.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::CoreError;
+use crate::ids::Phone;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DistrictConfig {
+    pub district: District,
+    #[serde(rename = "department")]
+    pub departments: Vec<Department>,
+    #[serde(rename = "person", default)]
+    pub people: Vec<Person>,
+    pub templates: Templates,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct District {
+    /// Upper-case code that starts every complaint number (`AMT`).
+    pub code: String,
+    pub name: String,
+    pub name_hi: String,
+    /// IANA zone name; deadlines and the digest are in district time.
+    pub timezone: String,
+    /// Days a complainant has to answer satisfied / not satisfied before the complaint closes.
+    pub feedback_days: u32,
+    /// The public WhatsApp number, shown in messages (digits).
+    #[serde(default)]
+    pub whatsapp_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Department {
+    pub id: String,
+    pub name: String,
+    pub name_hi: String,
+    /// Time allowed for the action-taken report, humantime (`7d`, `36h`, `30s`).
+    pub sla: String,
+    pub keywords: Vec<String>,
+}
+
+impl Department {
+    pub fn sla(&self) -> Result<Duration, CoreError> {
+        humantime::parse_duration(&self.sla)
+            .map_err(|e| CoreError::Config(format!("department {}: sla {:?}: {e}", self.id, self.sla)))
+    }
+
+    /// `जल निगम / Water` — how a department is named to people.
+    pub fn label(&self) -> String {
+        format!("{} / {}", self.name_hi, self.name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Officer,
+    ControlRoom,
+    Supervisor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::ControlRoom => "control_room",
+            Role::Supervisor => "supervisor",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub phone: Phone,
+    pub name: String,
+    pub role: Role,
+    #[serde(default)]
+    pub departments: Vec<String>,
+    /// The phone of the next person up the chain (escalations go there).
+    #[serde(default)]
+    pub reports_to: Option<Phone>,
+    #[serde(default)]
+    pub designation: Option<String>,
+}
+
+/// Approved template names for messages sent outside the 24-hour window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Templates {
+    pub language: String,
+    pub new_complaint: String,
+    pub report_to_citizen: String,
+    pub reminder: String,
+    pub escalation: String,
+    /// Telling a citizen something about their complaint (closure, rejection, reopening) when
+    /// their window has closed. Falls back to `report_to_citizen`'s sibling: absent → skipped.
+    #[serde(default)]
+    pub complaint_update: Option<String>,
+}
+
+impl DistrictConfig {
+    pub fn from_toml(text: &str) -> Result<Self, CoreError> {
+        let cfg: DistrictConfig =
+            toml::from_str(text).map_err(|e| CoreError::Config(e.message().to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks what TOML's types cannot: references, duplicates and durations.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        let d = &self.district;
+        if d.code.len() < 2 || !d.code.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(CoreError::Config(format!(
+                "district.code {:?} must be 2-5 upper-case letters",
+                d.code
+            )));
+        }
+        if d.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(CoreError::Config(format!(
+                "district.timezone {:?} is not an IANA time zone",
+                d.timezone
+            )));
+        }
+        if self.departments.is_empty() {
+            return Err(CoreError::Config("no [[department]]".into()));
+        }
+        let mut ids = HashSet::new();
+        for dep in &self.departments {
+            if !ids.insert(dep.id.as_str()) {
+                return Err(CoreError::Config(format!("duplicate department id {:?}", dep.id)));
+            }
+            dep.sla()?;
+        }
+        let mut phones = HashSet::new();
+        for p in &self.people {
+            if p.phone.as_str().is_empty() {
+                return Err(CoreError::Config(format!("person {:?} has no phone", p.name)));
+            }
+            if !phones.insert(p.phone.clone()) {
+                return Err(CoreError::Config(format!(
+                    "duplicate phone for person {:?}",
+                    p.name
+                )));
+            }
+            for dep in &p.departments {
+                if !ids.contains(dep.as_str()) {
+                    return Err(CoreError::Config(format!(
+                        "person {:?} names unknown department {dep:?}",
+                        p.name
+                    )));
+                }
+            }
+        }
+        for p in &self.people {
+            if let Some(up) = &p.reports_to {
+                if !phones.contains(up) {
+                    return Err(CoreError::Config(format!(
+                        "person {:?} reports_to a phone that is not in the directory",
+                        p.name
+                    )));
+                }
+            }
+        }
+        if !self.people.iter().any(|p| p.role == Role::ControlRoom) {
+            return Err(CoreError::Config("no person with role control_room".into()));
+        }
+        let t = &self.templates;
+        for (name, value) in [
+            ("language", &t.language),
+            ("new_complaint", &t.new_complaint),
+            ("report_to_citizen", &t.report_to_citizen),
+            ("reminder", &t.reminder),
+            ("escalation", &t.escalation),
+        ] {
+            if value.trim().is_empty() {
+                return Err(CoreError::Config(format!("templates.{name} is empty")));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn department(&self, id: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.id == id)
+    }
+
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.district.timezone.parse().unwrap_or(chrono_tz::Asia::Kolkata)
+    }
+
+    pub fn person(&self, phone: &Phone) -> Option<&Person> {
+        self.people.iter().find(|p| &p.phone == phone)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub const SAMPLE: &str = r#"
+[district]
+code = "AMT"
+name = "Amethi"
+name_hi = "अमेठी"
+timezone = "Asia/Kolkata"
+feedback_days = 7
+
+[[department]]
+id = "water"
+name = "Water Supply"
+name_hi = "जल आपूर्ति"
+sla = "3d"
+keywords = ["पानी", "paani", "pani", "water", "hand pump", "हैंडपंप", "नल"]
+
+[[department]]
+id = "electricity"
+name = "Electricity"
+name_hi = "विद्युत"
+sla = "36h"
+keywords = ["बिजली", "bijli", "electricity", "transformer", "ट्रांसफार्मर", "light"]
+
+[[department]]
+id = "roads"
+name = "Public Works"
+name_hi = "लोक निर्माण"
+sla = "7d"
+keywords = ["सड़क", "sadak", "road", "गड्ढा", "pothole"]
+
+[[person]]
+phone = "919000000001"
+name = "Jal Nigam AE"
+role = "officer"
+departments = ["water"]
+reports_to = "919000000009"
+
+[[person]]
+phone = "919000000002"
+name = "Vidyut SDO"
+role = "officer"
+departments = ["electricity"]
+reports_to = "919000000009"
+
+[[person]]
+phone = "919000000003"
+name = "PWD JE"
+role = "officer"
+departments = ["roads"]
+reports_to = "919000000009"
+
+[[person]]
+phone = "919000000008"
+name = "Control Room"
+role = "control_room"
+
+[[person]]
+phone = "919000000009"
+name = "SDM"
+role = "supervisor"
+
+[templates]
+language = "hi"
+new_complaint = "shikayat_new_complaint"
+report_to_citizen = "shikayat_report"
+reminder = "shikayat_reminder"
+escalation = "shikayat_escalation"
+"#;
+
+    pub fn sample() -> DistrictConfig {
+        DistrictConfig::from_toml(SAMPLE).expect("sample config")
+    }
+
+    #[test]
+    fn sample_config_is_valid() {
+        let cfg = sample();
+        assert_eq!(cfg.departments.len(), 3);
+        assert_eq!(
+            cfg.department("electricity").map(|d| d.sla()),
+            Some(Ok(Duration::from_secs(36 * 3600)))
+        );
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let bad = SAMPLE.replace("departments = [\"roads\"]", "departments = [\"sewer\"]");
+        let err = DistrictConfig::from_toml(&bad).unwrap_err().to_string();
+        assert!(err.contains("unknown department \"sewer\""), "{err}");
+        let bad = SAMPLE.replace("sla = \"3d\"", "sla = \"three days\"");
+        assert!(DistrictConfig::from_toml(&bad).is_err());
+        let bad = SAMPLE.replace("919000000002", "919000000001");
+        let err = DistrictConfig::from_toml(&bad).unwrap_err().to_string();
+        assert!(err.contains("duplicate phone"), "{err}");
+        let bad = SAMPLE.replace("escalation = \"shikayat_escalation\"", "");
+        assert!(DistrictConfig::from_toml(&bad).is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! Shikayat's domain: complaints and their lifecycle, routing, conversation rules, the bilingual
+//! message catalogue, and the ports (traits) through which the functions reach the world.
+//! Plain Rust: no AWS types and no I/O here; adapters implement the ports.
+
+pub mod catalogue;
+pub mod command;
+pub mod complaint;
+pub mod config;
+pub mod conversation;
+pub mod error;
+pub mod ids;
+pub mod inbound;
+pub mod lifecycle;
+pub mod outbound;
+pub mod ports;
+pub mod routing;
+pub mod signature;
+
+pub use complaint::{Complaint, Status};
+pub use config::DistrictConfig;
+pub use error::CoreError;
+pub use ids::{ComplaintId, Phone};
