@@ -95,6 +95,7 @@ pub enum Notice {
     Status { lines: Vec<Line> },
     NotYours { id: ComplaintId },
     SameOrNew { id: ComplaintId, subject: String },
+    Added { id: ComplaintId },
     AskReason { id: ComplaintId },
     ThanksSatisfied { id: ComplaintId },
     ReasonNoted { id: ComplaintId },
@@ -114,6 +115,7 @@ pub enum Notice {
     Dissatisfied { id: ComplaintId, department: Option<String>, reopen_count: u32 },
     DeliveryFailed { id: ComplaintId, who: String, code: i64 },
     Assigned { id: ComplaintId, department: String },
+    Overdue { id: ComplaintId, department: Option<String>, due_at: Option<DateTime<Utc>>, level: u32 },
     ControlRoomHelp,
     NotAllowed,
 }
@@ -229,6 +231,9 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
             ),
             &[(crate::catalogue::Action::SameComplaint(id.clone()).id(), SAME), (Action::NewComplaint.id(), NEW)],
         )),
+        Notice::Added { id } => only(text(format!(
+            "आपका संदेश शिकायत {id} में जोड़ दिया गया है।\n\nYour message was added to complaint {id}."
+        ))),
         Notice::AskReason { id } => Rendered {
             free_form: vec![text(format!(
                 "खेद है कि आप संतुष्ट नहीं हैं। शिकायत {id} दोबारा खोल दी गई है और नियंत्रण कक्ष को सूचित कर दिया गया है। कृपया बताएं कि क्या कमी रह गई।\n\nWe are sorry you are not satisfied. Complaint {id} has been reopened and the control room has been told. Please tell us what is still wrong."
@@ -326,6 +331,16 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
             dept(cfg, &Some(department.clone())),
             dept(cfg, &Some(department.clone()))
         ))),
+        Notice::Overdue { id, department, due_at, level } => {
+            let body = format!(
+                "समय-सीमा पार: शिकायत {id} ({}) की आख्या {} तक देय थी, अभी तक नहीं मिली (स्तर {level})।\n\nDeadline missed: the report on complaint {id} ({}) was due by {} and has not come (level {level}).",
+                dept(cfg, department),
+                date(cfg, due_at),
+                dept(cfg, department),
+                date(cfg, due_at)
+            );
+            Rendered { template: Some(official_template(cfg, id, &body)), free_form: vec![text(body)] }
+        }
         Notice::ControlRoomHelp => only(text(
             "नियंत्रण कक्ष: अनिर्दिष्ट शिकायतों की सूची से विभाग चुनें, या लिखें \"assign AMT-2026-000123 water\".\n\nControl room: pick a department from an unassigned complaint's list, or write \"assign AMT-2026-000123 water\".",
         )),
@@ -449,6 +464,7 @@ mod tests {
             Notice::Status { lines: vec![line.clone()] },
             Notice::NotYours { id: id.clone() },
             Notice::SameOrNew { id: id.clone(), subject: "x".into() },
+            Notice::Added { id: id.clone() },
             Notice::AskReason { id: id.clone() },
             Notice::ThanksSatisfied { id: id.clone() },
             Notice::ReasonNoted { id: id.clone() },
@@ -466,6 +482,7 @@ mod tests {
             Notice::Dissatisfied { id: id.clone(), department: None, reopen_count: 1 },
             Notice::DeliveryFailed { id: id.clone(), who: "91******5678".into(), code: 131026 },
             Notice::Assigned { id, department: "water".into() },
+            Notice::Overdue { id: ComplaintId::new("AMT", 2026, 8), department: None, due_at: None, level: 1 },
             Notice::ControlRoomHelp,
             Notice::NotAllowed,
         ]

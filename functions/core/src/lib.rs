@@ -11,6 +11,7 @@ pub mod error;
 pub mod ids;
 pub mod inbound;
 pub mod lifecycle;
+pub mod media;
 pub mod outbound;
 pub mod ports;
 pub mod routing;

@@ -74,7 +74,10 @@ impl GraphSim {
 
     /// Binds `addr` (port 0 allowed), serves the router on a spawned task and returns the bound
     /// address.
-    pub async fn serve(cfg: SimConfig, addr: SocketAddr) -> std::io::Result<(GraphSim, SocketAddr)> {
+    pub async fn serve(
+        cfg: SimConfig,
+        addr: SocketAddr,
+    ) -> std::io::Result<(GraphSim, SocketAddr)> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let sim = GraphSim::new(cfg);
@@ -121,7 +124,12 @@ impl GraphSim {
 
     /// Accepted sends, in order.
     pub fn sent(&self) -> Vec<SentMessage> {
-        self.inner.lock().sent.iter().map(|(_, m)| m.clone()).collect()
+        self.inner
+            .lock()
+            .sent
+            .iter()
+            .map(|(_, m)| m.clone())
+            .collect()
     }
 
     /// Accepted sends to one user; `to` may be written `+91 98123-45678`, `919812345678`, or a BSUID.

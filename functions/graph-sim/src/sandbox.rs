@@ -6,6 +6,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -26,6 +27,11 @@ pub(crate) fn routes() -> Router<GraphSim> {
         .route("/sim/api/send", post(send))
         .route("/sim/api/upload", post(upload))
         .route("/sim/media/{id}", get(media))
+}
+
+/// Fixed-width UTC times so the page can order entries by string comparison.
+fn stamp(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn error(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -67,28 +73,54 @@ fn media_of(sim: &GraphSim, payload: Option<&Value>) -> Value {
         (None, Some(link)) => link.to_string(),
         (None, None) => return Value::Null,
     };
-    let mime = match (p.get("mime_type").and_then(Value::as_str), id) {
-        (Some(m), _) => Some(m.to_string()),
-        (None, Some(id)) => sim.inner.lock().media.get(id).map(|m| m.mime_type.clone()),
-        _ => None,
-    };
-    json!({ "id": id, "url": url, "mime_type": mime, "filename": p.get("filename") })
+    // Business sends by id carry no MIME type or maybe no filename; the stored upload knows them.
+    let stored = id.and_then(|id| {
+        let st = sim.inner.lock();
+        st.media
+            .get(id)
+            .map(|m| (m.mime_type.clone(), m.filename.clone()))
+    });
+    let mime = p
+        .get("mime_type")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| stored.as_ref().map(|s| s.0.clone()));
+    let filename = p
+        .get("filename")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| stored.and_then(|s| s.1));
+    json!({ "id": id, "url": url, "mime_type": mime, "filename": filename })
 }
 
 /// Readable text of a message the user sent.
 fn inbound_text(m: &Value) -> String {
-    let s = |ptr: &str| m.pointer(ptr).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |ptr: &str| {
+        m.pointer(ptr)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     match m.get("type").and_then(Value::as_str).unwrap_or("") {
         "text" => s("/text/body"),
         "interactive" => {
             let t = s("/interactive/button_reply/title");
-            if t.is_empty() { s("/interactive/list_reply/title") } else { t }
+            if t.is_empty() {
+                s("/interactive/list_reply/title")
+            } else {
+                t
+            }
         }
         "button" => s("/button/text"),
         "location" => {
             let lat = m.pointer("/location/latitude").cloned().unwrap_or_default();
-            let lon = m.pointer("/location/longitude").cloned().unwrap_or_default();
-            format!("📍 {lat}, {lon} {}", s("/location/name")).trim().to_string()
+            let lon = m
+                .pointer("/location/longitude")
+                .cloned()
+                .unwrap_or_default();
+            format!("📍 {lat}, {lon} {}", s("/location/name"))
+                .trim()
+                .to_string()
         }
         "contacts" => format!("👤 {}", s("/contacts/0/name/formatted_name")),
         "reaction" => format!("reacted {}", s("/reaction/emoji")),
@@ -102,13 +134,20 @@ fn outbound_text(m: &SentMessage) -> String {
     let r = &m.request;
     let s = |ptr: &str| r.pointer(ptr).and_then(Value::as_str).map(str::to_string);
     match m.kind.as_str() {
-        "interactive" => [s("/interactive/header/text"), s("/interactive/body/text"), s("/interactive/footer/text")]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("\n"),
+        "interactive" => [
+            s("/interactive/header/text"),
+            s("/interactive/body/text"),
+            s("/interactive/footer/text"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n"),
         "template" => {
-            let mut lines = vec![format!("📄 template {}", m.template_name().unwrap_or_default())];
+            let mut lines = vec![format!(
+                "📄 template {}",
+                m.template_name().unwrap_or_default()
+            )];
             let full = m.text();
             lines.extend(full.lines().skip(1).map(str::to_string));
             lines.join("\n")
@@ -126,36 +165,57 @@ async fn chat(State(sim): State<GraphSim>, Query(q): Query<ChatQuery>) -> Respon
     let (inbound, sent, reads) = {
         let st = sim.inner.lock();
         let key = st.resolve(&normalized);
-        let inbound: Vec<_> = st.inbound.iter().filter(|r| r.key == key).cloned().collect();
-        let sent: Vec<_> = st.sent.iter().filter(|(_, m)| m.to == key).cloned().collect();
+        let inbound: Vec<_> = st
+            .inbound
+            .iter()
+            .filter(|r| r.key == key)
+            .cloned()
+            .collect();
+        let sent: Vec<_> = st
+            .sent
+            .iter()
+            .filter(|(_, m)| m.to == key)
+            .cloned()
+            .collect();
         (inbound, sent, st.read_marks.clone())
     };
     let mut items: Vec<(u64, Value)> = Vec::new();
     for r in inbound {
-        let kind = r.message.get("type").and_then(Value::as_str).unwrap_or("").to_string();
-        items.push((r.seq, json!({
-            "wamid": r.wamid,
-            "direction": "in",
-            "kind": kind,
-            "text": inbound_text(&r.message),
-            "buttons": [],
-            "media": media_of(&sim, r.message.get(&kind)),
-            "context": r.message.pointer("/context/id"),
-            "read": reads.contains(&r.wamid),
-            "at": r.at.to_rfc3339(),
-        })));
+        let kind = r
+            .message
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        items.push((
+            r.seq,
+            json!({
+                "wamid": r.wamid,
+                "direction": "in",
+                "kind": kind,
+                "text": inbound_text(&r.message),
+                "buttons": [],
+                "media": media_of(&sim, r.message.get(&kind)),
+                "context": r.message.pointer("/context/id"),
+                "read": reads.contains(&r.wamid),
+                "at": stamp(&r.at),
+            }),
+        ));
     }
     for (seq, m) in sent {
-        items.push((seq, json!({
-            "wamid": m.wamid,
-            "direction": "out",
-            "kind": m.kind,
-            "text": outbound_text(&m),
-            "buttons": m.buttons(),
-            "media": media_of(&sim, m.request.get(&m.kind)),
-            "context": m.context_id(),
-            "at": m.at.to_rfc3339(),
-        })));
+        items.push((
+            seq,
+            json!({
+                "wamid": m.wamid,
+                "direction": "out",
+                "kind": m.kind,
+                "text": outbound_text(&m),
+                "buttons": m.buttons(),
+                "media": media_of(&sim, m.request.get(&m.kind)),
+                "context": m.context_id(),
+                "at": stamp(&m.at),
+            }),
+        ));
     }
     items.sort_by_key(|(seq, _)| *seq);
     let messages: Vec<Value> = items.into_iter().map(|(_, v)| v).collect();
@@ -167,12 +227,28 @@ async fn log(State(sim): State<GraphSim>) -> Json<Value> {
     let skip_sent = st.sent.len().saturating_sub(LOG_LIMIT);
     let sent: Vec<Value> = st.sent[skip_sent..]
         .iter()
-        .map(|(_, m)| json!({ "to": m.to, "wamid": m.wamid, "kind": m.kind, "text": m.text(), "at": m.at.to_rfc3339() }))
+        .map(|(_, m)| {
+            json!({
+                "to": m.to,
+                "wamid": m.wamid,
+                "kind": m.kind,
+                "text": m.text(),
+                "at": stamp(&m.at),
+            })
+        })
         .collect();
     let skip_rej = st.rejected.len().saturating_sub(LOG_LIMIT);
     let rejected: Vec<Value> = st.rejected[skip_rej..]
         .iter()
-        .map(|r| json!({ "to": r.to, "code": r.code, "http_status": r.http_status, "kind": r.request.get("type"), "at": r.at.to_rfc3339() }))
+        .map(|r| {
+            json!({
+                "to": r.to,
+                "code": r.code,
+                "http_status": r.http_status,
+                "kind": r.request.get("type"),
+                "at": stamp(&r.at),
+            })
+        })
         .collect();
     Json(json!({ "sent": sent, "rejected": rejected }))
 }
@@ -216,14 +292,18 @@ async fn send(State(sim): State<GraphSim>, body: Bytes) -> Response {
     let from = req.from.as_str();
     let ctx = req.context.as_deref().filter(|c| !c.is_empty());
     let result = if let Some(b) = req.button {
-        sim.tap_button(from, ctx.unwrap_or_default(), &b.id, &b.title).await
+        sim.tap_button(from, ctx.unwrap_or_default(), &b.id, &b.title)
+            .await
     } else if let Some(l) = req.list {
-        sim.choose_list_row(from, ctx.unwrap_or_default(), &l.id, &l.title).await
+        sim.choose_list_row(from, ctx.unwrap_or_default(), &l.id, &l.title)
+            .await
     } else if let Some(t) = req.template_button {
         let text = t.text.unwrap_or_else(|| t.payload.clone());
-        sim.tap_template_button(from, ctx.unwrap_or_default(), &t.payload, &text).await
+        sim.tap_template_button(from, ctx.unwrap_or_default(), &t.payload, &text)
+            .await
     } else if let Some(l) = req.location {
-        sim.send_location(from, l.lat, l.lon, l.name.as_deref(), l.address.as_deref()).await
+        sim.send_location(from, l.lat, l.lon, l.name.as_deref(), l.address.as_deref())
+            .await
     } else if let Some(text) = req.text.filter(|t| !t.trim().is_empty()) {
         match ctx {
             Some(c) => sim.send_reply_text(from, c, &text).await,
@@ -248,7 +328,12 @@ struct UploadQuery {
     context: Option<String>,
 }
 
-async fn upload(State(sim): State<GraphSim>, Query(q): Query<UploadQuery>, headers: HeaderMap, body: Bytes) -> Response {
+async fn upload(
+    State(sim): State<GraphSim>,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if body.is_empty() {
         return error(StatusCode::BAD_REQUEST, "empty file");
     }

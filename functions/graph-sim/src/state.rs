@@ -83,7 +83,9 @@ impl State {
         let mut rng = rand::thread_rng();
         loop {
             // Meta media ids are opaque 15–16 digit numbers.
-            let id = rng.gen_range(1_000_000_000_000_000u64..10_000_000_000_000_000).to_string();
+            let id = rng
+                .gen_range(1_000_000_000_000_000u64..10_000_000_000_000_000)
+                .to_string();
             if !self.media.contains_key(&id) {
                 self.media.insert(id.clone(), item);
                 return id;
@@ -115,7 +117,11 @@ pub(crate) fn is_bsuid(s: &str) -> bool {
 /// A stable BSUID for a phone user, as Meta attaches `user_id` to every contact from 2026.
 pub(crate) fn bsuid_for(phone: &str) -> String {
     let digest = Sha256::digest(format!("bsuid:{phone}").as_bytes());
-    let digits: String = digest.iter().take(20).map(|b| char::from(b'0' + b % 10)).collect();
+    let digits: String = digest
+        .iter()
+        .take(20)
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
     let country = if phone.starts_with("91") {
         "IN"
     } else if phone.starts_with('1') {

@@ -152,7 +152,9 @@ fn check_max(v: &Value, pointer: &str, max: usize, name: &str) -> Result<(), Gra
 fn require_str(v: &Value, pointer: &str, name: &str) -> Result<(), GraphErr> {
     match v.pointer(pointer).and_then(Value::as_str) {
         Some(s) if !s.trim().is_empty() => Ok(()),
-        _ => Err(GraphErr::invalid(format!("The parameter {name} is required."))),
+        _ => Err(GraphErr::invalid(format!(
+            "The parameter {name} is required."
+        ))),
     }
 }
 
@@ -161,6 +163,16 @@ fn is_number(v: Option<&Value>) -> bool {
         Some(Value::Number(_)) => true,
         Some(Value::String(s)) => s.trim().parse::<f64>().is_ok(),
         _ => false,
+    }
+}
+
+fn require_coordinates(location: &Value) -> Result<(), GraphErr> {
+    if is_number(location.get("latitude")) && is_number(location.get("longitude")) {
+        Ok(())
+    } else {
+        Err(GraphErr::invalid(
+            "Params location['latitude'] and location['longitude'] are required numbers.",
+        ))
     }
 }
 
@@ -181,11 +193,15 @@ pub(crate) fn validate_send(body: &Value) -> Result<String, GraphErr> {
     }
     if let Some(ctx) = body.get("context") {
         if ctx.get("message_id").and_then(Value::as_str).is_none() {
-            return Err(GraphErr::invalid("Param context['message_id'] is required."));
+            return Err(GraphErr::invalid(
+                "Param context['message_id'] is required.",
+            ));
         }
     }
     let Some(payload) = body.get(kind).filter(|p| p.is_object() || p.is_array()) else {
-        return Err(GraphErr::invalid(format!("The parameter {kind} is required.")));
+        return Err(GraphErr::invalid(format!(
+            "The parameter {kind} is required."
+        )));
     };
     match kind {
         "text" => {
@@ -207,13 +223,7 @@ pub(crate) fn validate_send(body: &Value) -> Result<String, GraphErr> {
             require_str(payload, "/name", "template['name']")?;
             require_str(payload, "/language/code", "template['language']['code']")?;
         }
-        "location" => {
-            if !is_number(payload.get("latitude")) || !is_number(payload.get("longitude")) {
-                return Err(GraphErr::invalid(
-                    "Params location['latitude'] and location['longitude'] are required numbers.",
-                ));
-            }
-        }
+        "location" => require_coordinates(payload)?,
         "reaction" => require_str(payload, "/message_id", "reaction['message_id']")?,
         _ => {}
     }
@@ -239,8 +249,16 @@ fn validate_interactive(i: &Value) -> Result<(), GraphErr> {
                 require_str(b, "/reply/id", "button reply id")?;
                 require_str(b, "/reply/title", "button reply title")?;
                 check_max(b, "/reply/id", 256, "button reply id")?;
-                check_max(b, "/reply/title", 20, "interactive['action']['buttons'][]['reply']['title']")?;
-                let title = b.pointer("/reply/title").and_then(Value::as_str).unwrap_or("");
+                check_max(
+                    b,
+                    "/reply/title",
+                    20,
+                    "interactive['action']['buttons'][]['reply']['title']",
+                )?;
+                let title = b
+                    .pointer("/reply/title")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 if titles.contains(&title) {
                     return Err(GraphErr::invalid("Button titles must be unique."));
                 }
@@ -280,7 +298,11 @@ fn validate_interactive(i: &Value) -> Result<(), GraphErr> {
             }
         }
         Some(_) => {}
-        None => return Err(GraphErr::invalid("The parameter interactive['type'] is required.")),
+        None => {
+            return Err(GraphErr::invalid(
+                "The parameter interactive['type'] is required.",
+            ))
+        }
     }
     Ok(())
 }
@@ -301,14 +323,20 @@ mod tests {
     fn button_limits() {
         assert!(validate_send(&buttons(3, "ok")).is_ok());
         assert_eq!(validate_send(&buttons(4, "ok")).unwrap_err().code, 100);
-        assert_eq!(validate_send(&buttons(2, &"x".repeat(20))).unwrap_err().code, 100);
+        assert_eq!(
+            validate_send(&buttons(2, &"x".repeat(20)))
+                .unwrap_err()
+                .code,
+            100
+        );
         // Devanagari titles count characters, not bytes.
         assert!(validate_send(&buttons(2, "असंतुष्ट")).is_ok());
     }
 
     #[test]
     fn text_and_template_rules() {
-        let long = json!({"messaging_product":"whatsapp","type":"text","text":{"body":"a".repeat(4097)}});
+        let long =
+            json!({"messaging_product":"whatsapp","type":"text","text":{"body":"a".repeat(4097)}});
         assert_eq!(validate_send(&long).unwrap_err().code, 100);
         let tpl = json!({"messaging_product":"whatsapp","type":"template","template":{"name":"x"}});
         assert_eq!(validate_send(&tpl).unwrap_err().code, 100);
@@ -318,7 +346,9 @@ mod tests {
 
     #[test]
     fn list_row_limit() {
-        let rows: Vec<Value> = (0..11).map(|i| json!({"id":format!("R{i}"),"title":"t"})).collect();
+        let rows: Vec<Value> = (0..11)
+            .map(|i| json!({"id":format!("R{i}"),"title":"t"}))
+            .collect();
         let body = json!({"messaging_product":"whatsapp","type":"interactive","interactive":{
             "type":"list","body":{"text":"choose"},"action":{"button":"Open","sections":[{"title":"s","rows":rows}]}}});
         assert_eq!(validate_send(&body).unwrap_err().code, 100);

@@ -9,7 +9,9 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::escape::{meta_json, signature};
-use crate::state::{bsuid_for, ext_for, is_bsuid, new_wamid, normalize_user, InboundRecord, MediaItem};
+use crate::state::{
+    bsuid_for, ext_for, is_bsuid, new_wamid, normalize_user, InboundRecord, MediaItem,
+};
 use crate::types::{InboundMedia, SentMessage, SimError};
 use crate::GraphSim;
 
@@ -97,7 +99,9 @@ impl GraphSim {
         let cfg = &self.inner.cfg;
         let normalized = normalize_user(from, cfg.country_code());
         if normalized.is_empty() {
-            return Err(SimError::Invalid(format!("not a phone number or BSUID: {from:?}")));
+            return Err(SimError::Invalid(format!(
+                "not a phone number or BSUID: {from:?}"
+            )));
         }
         let persona_name = cfg
             .personas
@@ -129,7 +133,11 @@ impl GraphSim {
     }
 
     fn webhook_url(&self) -> Result<String, SimError> {
-        self.inner.lock().webhook_url.clone().ok_or(SimError::NoWebhook)
+        self.inner
+            .lock()
+            .webhook_url
+            .clone()
+            .ok_or(SimError::NoWebhook)
     }
 
     /// Fills `from`/`from_user_id`, `id` and `timestamp` when absent, and records the message as
@@ -199,7 +207,12 @@ impl GraphSim {
     }
 
     /// POSTs exact bytes to the webhook; returns the HTTP status.
-    async fn post_bytes(&self, url: &str, body: Vec<u8>, sig: Option<String>) -> Result<u16, SimError> {
+    async fn post_bytes(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        sig: Option<String>,
+    ) -> Result<u16, SimError> {
         let mut req = self
             .inner
             .http
@@ -268,7 +281,11 @@ impl GraphSim {
     }
 
     /// Raw POST to the webhook (e.g. bad or missing signatures); returns the HTTP status.
-    pub async fn post_raw(&self, body: Vec<u8>, signature: Option<String>) -> Result<u16, SimError> {
+    pub async fn post_raw(
+        &self,
+        body: Vec<u8>,
+        signature: Option<String>,
+    ) -> Result<u16, SimError> {
         let url = self.webhook_url()?;
         self.post_bytes(&url, body, signature).await
     }
@@ -287,7 +304,12 @@ impl GraphSim {
             .await
     }
 
-    pub async fn send_reply_text(&self, from: &str, context_wamid: &str, text: &str) -> Result<String, SimError> {
+    pub async fn send_reply_text(
+        &self,
+        from: &str,
+        context_wamid: &str,
+        text: &str,
+    ) -> Result<String, SimError> {
         let msg = json!({
             "context": self.context(context_wamid),
             "type": "text",
@@ -301,7 +323,10 @@ impl GraphSim {
     pub async fn send_media(&self, from: &str, m: InboundMedia) -> Result<String, SimError> {
         const KINDS: &[&str] = &["image", "video", "audio", "document", "sticker"];
         if !KINDS.contains(&m.kind.as_str()) {
-            return Err(SimError::Invalid(format!("unknown media kind {:?}", m.kind)));
+            return Err(SimError::Invalid(format!(
+                "unknown media kind {:?}",
+                m.kind
+            )));
         }
         let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&m.bytes));
         let (id, base) = {
@@ -333,7 +358,10 @@ impl GraphSim {
             _ => {}
         }
         if let (true, Some(base)) = (m.include_url, base) {
-            let url = format!("{base}/graph/media-download/{id}?ext={}", ext_for(&m.mime_type));
+            let url = format!(
+                "{base}/graph/media-download/{id}?ext={}",
+                ext_for(&m.mime_type)
+            );
             media.insert("url".into(), json!(url));
         }
         let mut msg = Map::new();
@@ -365,7 +393,12 @@ impl GraphSim {
             .await
     }
 
-    pub async fn send_contact(&self, from: &str, name: &str, phone: &str) -> Result<String, SimError> {
+    pub async fn send_contact(
+        &self,
+        from: &str,
+        name: &str,
+        phone: &str,
+    ) -> Result<String, SimError> {
         let first = name.split_whitespace().next().unwrap_or(name);
         let wa_id = normalize_user(phone, self.inner.cfg.country_code());
         let card = json!({
@@ -376,7 +409,12 @@ impl GraphSim {
             .await
     }
 
-    pub async fn send_reaction(&self, from: &str, message_wamid: &str, emoji: &str) -> Result<String, SimError> {
+    pub async fn send_reaction(
+        &self,
+        from: &str,
+        message_wamid: &str,
+        emoji: &str,
+    ) -> Result<String, SimError> {
         let msg = json!({
             "type": "reaction",
             "reaction": { "message_id": message_wamid, "emoji": emoji },
@@ -385,7 +423,13 @@ impl GraphSim {
     }
 
     /// A tap on one of the business's reply buttons (`interactive.button_reply`).
-    pub async fn tap_button(&self, from: &str, context_wamid: &str, id: &str, title: &str) -> Result<String, SimError> {
+    pub async fn tap_button(
+        &self,
+        from: &str,
+        context_wamid: &str,
+        id: &str,
+        title: &str,
+    ) -> Result<String, SimError> {
         let msg = json!({
             "context": self.context(context_wamid),
             "type": "interactive",
@@ -395,7 +439,13 @@ impl GraphSim {
     }
 
     /// A choice from the business's list message (`interactive.list_reply`).
-    pub async fn choose_list_row(&self, from: &str, context_wamid: &str, id: &str, title: &str) -> Result<String, SimError> {
+    pub async fn choose_list_row(
+        &self,
+        from: &str,
+        context_wamid: &str,
+        id: &str,
+        title: &str,
+    ) -> Result<String, SimError> {
         let msg = json!({
             "context": self.context(context_wamid),
             "type": "interactive",
@@ -437,7 +487,10 @@ impl GraphSim {
 
     /// After an accepted send, posts signed `sent`, `delivered`, `read` statuses a few ms apart.
     pub(crate) fn spawn_statuses(&self, msg: &SentMessage) {
-        let url = match (self.inner.cfg.send_statuses, self.inner.lock().webhook_url.clone()) {
+        let url = match (
+            self.inner.cfg.send_statuses,
+            self.inner.lock().webhook_url.clone(),
+        ) {
             (true, Some(url)) => url,
             _ => return,
         };

@@ -1,0 +1,84 @@
+//! Media naming and integrity.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::complaint::MediaKind;
+use crate::ids::ComplaintId;
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Meta's claimed sha256 may be hex or base64 (reference §7): accept either.
+pub fn sha256_matches(bytes: &[u8], claimed: &str) -> bool {
+    let digest = Sha256::digest(bytes);
+    let claimed = claimed.trim();
+    if let Ok(raw) = hex::decode(claimed) {
+        if raw.as_slice() == digest.as_slice() {
+            return true;
+        }
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(claimed)
+        .is_ok_and(|raw| raw.as_slice() == digest.as_slice())
+}
+
+/// `media/<complaint>/<inbound|report>/<wamid>.<ext>`; the wamid is made path-safe.
+pub fn media_key(id: &ComplaintId, folder: &str, wamid: &str, mime_type: &str, kind: MediaKind) -> String {
+    let safe: String = wamid
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    format!("media/{id}/{folder}/{safe}.{}", extension(mime_type, kind))
+}
+
+pub fn extension(mime_type: &str, kind: MediaKind) -> &'static str {
+    let base = mime_type.split(';').next().unwrap_or("").trim();
+    match base {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "video/mp4" => "mp4",
+        "video/3gpp" => "3gp",
+        "audio/ogg" => "ogg",
+        "audio/mpeg" => "mp3",
+        "audio/aac" => "aac",
+        "audio/amr" => "amr",
+        "audio/mp4" => "m4a",
+        "application/pdf" => "pdf",
+        "text/plain" => "txt",
+        _ => match kind {
+            MediaKind::Image => "img",
+            MediaKind::Video => "video",
+            MediaKind::Audio => "audio",
+            MediaKind::Document => "bin",
+            MediaKind::Sticker => "webp",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha_in_hex_or_base64() {
+        let hex = sha256_hex(b"abc");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"abc"));
+        assert!(sha256_matches(b"abc", &hex));
+        assert!(sha256_matches(b"abc", &hex.to_uppercase()));
+        assert!(sha256_matches(b"abc", &b64));
+        assert!(!sha256_matches(b"abd", &b64));
+        assert!(!sha256_matches(b"abc", "not a hash"));
+    }
+
+    #[test]
+    fn keys_are_path_safe() {
+        let id = ComplaintId::new("AMT", 2026, 1);
+        assert_eq!(
+            media_key(&id, "inbound", "wamid.HBg/../x=", "audio/ogg; codecs=opus", MediaKind::Audio),
+            "media/AMT-2026-000001/inbound/wamid.HBg_.._x_.ogg"
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! Sending rendered messages to one person: the 24-hour window (template outside it), stored
+//! media uploaded first, pacing per person, resuming a retried command without resending what
+//! already went, and permanent failures recorded on the complaint and told to the control room.
+
+use shikayat_core::catalogue::Notice;
+use shikayat_core::command::{Command, Outbound};
+use shikayat_core::complaint::Actor;
+use shikayat_core::config::Role;
+use shikayat_core::inbound::DeliveryStatus;
+use shikayat_core::lifecycle::{apply, Event};
+use shikayat_core::outbound::{MediaSource, OutboundMessage, Rendered};
+use shikayat_core::ports::{OutboundRecord, PortError, Ports, SendError};
+use shikayat_core::{ComplaintId, Phone};
+
+use crate::NotifyError;
+
+/// How a delivery ended when it did not need a retry.
+#[derive(Debug, PartialEq)]
+pub enum Delivered {
+    /// Every message accepted by WhatsApp (wamids in order).
+    Sent(Vec<String>),
+    /// Will never arrive as asked; recorded and told to the control room.
+    Failed { code: Option<i64>, detail: String },
+}
+
+/// One person, one rendered notice, under a command key.
+pub struct Delivery<'a> {
+    pub key: &'a str,
+    pub to: &'a Phone,
+    pub complaint: Option<&'a ComplaintId>,
+    /// What it is, for the outbound log (`ack`, `new_complaint`, `report` …).
+    pub kind: &'a str,
+    pub rendered: Rendered,
+}
+
+pub async fn deliver(p: &Ports, d: Delivery<'_>) -> Result<Delivered, NotifyError> {
+    let now = p.clock.now();
+    let conv = p.conversations.get(d.to).await?;
+    let (messages, via_template) = if conv.window_open(now) && !d.rendered.free_form.is_empty() {
+        (d.rendered.free_form.clone(), false)
+    } else if let Some(t) = d.rendered.template.clone() {
+        (vec![t.into()], true)
+    } else {
+        return fail(p, &d, Some(131047), "outside the 24-hour window and no template for this message".into()).await;
+    };
+    let mut wamids = Vec::new();
+    for (i, out) in messages.iter().enumerate() {
+        let part = i as u32 + if via_template { 100 } else { 0 };
+        if let Some(done) = p.messages.outbound_part(d.key, part).await? {
+            wamids.push(done.wamid);
+            continue;
+        }
+        let msg = upload_if_stored(p, &out.message).await?;
+        let wait = p.pacer.reserve(d.to, p.settings.pair_interval);
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let sent = p.whatsapp.send(d.to, &msg, out.reply_to.as_deref()).await;
+        let wamid = match sent {
+            Ok(w) => w,
+            // Our window record can lag Meta's: the template is the way through.
+            Err(SendError::Permanent { code: Some(131047), .. }) if !via_template && d.rendered.template.is_some() => {
+                let rendered = Rendered { free_form: Vec::new(), template: d.rendered.template.clone() };
+                return Box::pin(deliver(p, Delivery { rendered, ..d })).await;
+            }
+            Err(SendError::Permanent { code, detail }) => return fail(p, &d, code, detail).await,
+            Err(e @ SendError::Retryable { .. }) => return Err(NotifyError::Send(e)),
+        };
+        p.messages
+            .record_outbound(&OutboundRecord {
+                wamid: wamid.clone(),
+                to: d.to.clone(),
+                complaint: d.complaint.cloned(),
+                kind: d.kind.to_string(),
+                command_key: d.key.to_string(),
+                part,
+                status: DeliveryStatus::Accepted,
+                error: None,
+                at: p.clock.now(),
+            })
+            .await?;
+        wamids.push(wamid);
+    }
+    Ok(Delivered::Sent(wamids))
+}
+
+async fn upload_if_stored(p: &Ports, msg: &OutboundMessage) -> Result<OutboundMessage, NotifyError> {
+    let OutboundMessage::Media { kind, media: MediaSource::Stored { key }, mime_type, caption, filename } = msg else {
+        return Ok(msg.clone());
+    };
+    let (bytes, content_type) = p.media.get(key).await?;
+    let name = filename.clone().unwrap_or_else(|| key.rsplit('/').next().unwrap_or("file").to_string());
+    let mime = if content_type.is_empty() { mime_type.clone() } else { content_type };
+    let id = p.whatsapp.upload_media(bytes, &mime, &name).await.map_err(NotifyError::Send)?;
+    Ok(OutboundMessage::Media {
+        kind: *kind,
+        media: MediaSource::Uploaded { id },
+        mime_type: mime,
+        caption: caption.clone(),
+        filename: filename.clone(),
+    })
+}
+
+/// Records a permanent failure on the complaint and tells the control room — unless the
+/// failed recipient is the control room itself (no loop).
+async fn fail(p: &Ports, d: &Delivery<'_>, code: Option<i64>, detail: String) -> Result<Delivered, NotifyError> {
+    tracing::warn!(to = %d.to, code, %detail, kind = d.kind, "delivery failed for good");
+    record_failure(p, d.key, d.to, d.complaint, code, &detail).await?;
+    Ok(Delivered::Failed { code, detail })
+}
+
+pub async fn record_failure(
+    p: &Ports,
+    key: &str,
+    to: &Phone,
+    complaint: Option<&ComplaintId>,
+    code: Option<i64>,
+    detail: &str,
+) -> Result<(), NotifyError> {
+    let Some(id) = complaint else { return Ok(()) };
+    let marker = format!("failed:{key}:{}", to.as_str());
+    if p.messages.is_done(&marker).await? {
+        return Ok(());
+    }
+    loop {
+        let Some(mut c) = p.complaints.get(id).await? else { break };
+        let what = format!("to {} ({}): {}", to.masked(), code.map(|c| c.to_string()).unwrap_or_default(), detail);
+        let entry = apply(&mut c, Event::DeliveryFailed { detail: what }, Actor::System, p.clock.now())?;
+        match p.complaints.update(&mut c, &[entry]).await {
+            Ok(()) => break,
+            Err(PortError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let is_control_room = p.directory.person(to).await?.is_some_and(|x| x.role == Role::ControlRoom);
+    if !is_control_room {
+        for cr in p.directory.with_role(Role::ControlRoom).await? {
+            let notice = Notice::DeliveryFailed { id: id.clone(), who: to.masked(), code: code.unwrap_or(0) };
+            let cmd = Command::Tell { to: cr.phone.clone(), complaint: Some(id.clone()), notice };
+            p.queue.send(&Outbound::relay(format!("{marker}:{}", cr.phone.as_str()), cmd)).await?;
+        }
+    }
+    p.messages.mark_done(&marker).await?;
+    Ok(())
+}
