@@ -60,7 +60,7 @@ pub trait ComplaintStore: Send + Sync {
 /// Inbound dedupe marks, command idempotency and the outbound message log.
 #[async_trait]
 pub trait MessageLog: Send + Sync {
-    /// True the first time a key is claimed; false if it was already completed.
+    /// True once `mark_done` has recorded the key (a duplicate or an already finished command).
     async fn is_done(&self, key: &str) -> PortResult<bool>;
     async fn mark_done(&self, key: &str) -> PortResult<()>;
     async fn record_outbound(&self, rec: &OutboundRecord) -> PortResult<()>;

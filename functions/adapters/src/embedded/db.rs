@@ -1,0 +1,302 @@
+//! The one SQLite file behind every embedded adapter: `<data_dir>/shikayat.sqlite`.
+//!
+//! Tables mirror DESIGN §4 so that what an administrator finds here matches what they would find
+//! in DynamoDB: plain column names, ISO-8601 times, the whole record as JSON in `doc`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, ErrorCode};
+use shikayat_core::ports::{PortError, PortResult};
+
+/// Bumped when the schema changes in a way `CREATE … IF NOT EXISTS` cannot express.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS complaints (
+    id          TEXT PRIMARY KEY,
+    version     INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    department  TEXT,
+    officer     TEXT,
+    complainant TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    due_at      TEXT,
+    open        INTEGER NOT NULL,
+    doc         TEXT NOT NULL
+);
+-- The department-wise register, an officer's pending list, a citizen's "status".
+CREATE INDEX IF NOT EXISTS complaints_by_department  ON complaints (department, created_at);
+CREATE INDEX IF NOT EXISTS complaints_by_officer     ON complaints (officer, due_at);
+CREATE INDEX IF NOT EXISTS complaints_by_complainant ON complaints (complainant, created_at);
+-- Sparse like the DynamoDB `open-by-due` index: the escalator never scans closed complaints.
+CREATE INDEX IF NOT EXISTS complaints_open_by_due    ON complaints (due_at) WHERE open = 1;
+CREATE INDEX IF NOT EXISTS complaints_unassigned     ON complaints (created_at)
+    WHERE open = 1 AND department IS NULL;
+
+CREATE TABLE IF NOT EXISTS complaint_events (
+    id    TEXT NOT NULL REFERENCES complaints (id),
+    seq   INTEGER NOT NULL,
+    at    TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (id, seq)
+);
+
+-- The outbound message log ("to" is quoted: TO is an SQL keyword).
+CREATE TABLE IF NOT EXISTS messages (
+    wamid       TEXT PRIMARY KEY,
+    "to"        TEXT NOT NULL,
+    complaint   TEXT,
+    kind        TEXT NOT NULL,
+    command_key TEXT NOT NULL,
+    part        INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    error       TEXT,
+    at          TEXT NOT NULL,
+    UNIQUE (command_key, part)
+);
+
+-- Inbound dedupe marks and command idempotency keys.
+CREATE TABLE IF NOT EXISTS done_keys (
+    key TEXT PRIMARY KEY,
+    at  TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS conversations (
+    phone   TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    doc     TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS directory (
+    phone TEXT PRIMARY KEY,
+    role  TEXT NOT NULL,
+    doc   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS person_departments (
+    phone      TEXT NOT NULL REFERENCES directory (phone) ON DELETE CASCADE,
+    department TEXT NOT NULL,
+    PRIMARY KEY (phone, department)
+);
+CREATE INDEX IF NOT EXISTS person_departments_by_department ON person_departments (department);
+
+-- `value` has no declared type on purpose: counters stay integers, other settings stay text.
+CREATE TABLE IF NOT EXISTS settings (
+    name  TEXT PRIMARY KEY,
+    value
+);
+
+-- The queues (see queue.rs). Times here are epoch milliseconds: only machines read them.
+-- AUTOINCREMENT so an id is never reused: a late ack must not delete a newer message.
+CREATE TABLE IF NOT EXISTS queue_messages (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue         TEXT NOT NULL,
+    grp           TEXT,
+    body          TEXT NOT NULL,
+    sent_at       INTEGER NOT NULL,
+    visible_at    INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS queue_messages_visible ON queue_messages (queue, visible_at, id);
+CREATE INDEX IF NOT EXISTS queue_messages_group   ON queue_messages (queue, grp, id);
+
+CREATE TABLE IF NOT EXISTS queue_dedupe (
+    queue TEXT NOT NULL,
+    key   TEXT NOT NULL,
+    at    INTEGER NOT NULL,
+    PRIMARY KEY (queue, key)
+);
+CREATE INDEX IF NOT EXISTS queue_dedupe_at ON queue_dedupe (at);
+
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue         TEXT NOT NULL,
+    message_id    INTEGER NOT NULL,
+    body          TEXT NOT NULL,
+    receive_count INTEGER NOT NULL,
+    sent_at       INTEGER NOT NULL,
+    dead_at       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letters_by_queue ON dead_letters (queue, id);
+"#;
+
+/// A handle on the database; cheap to clone, every clone shares one connection.
+///
+/// Why one connection behind a `std::sync::Mutex` and `spawn_blocking` for every call: SQLite
+/// allows one writer at a time anyway, so a pool would only add `SQLITE_BUSY` retries; a statement
+/// may block for up to the busy timeout (another process, e.g. an admin loader, holding the write
+/// lock) and every commit waits on fsync, which must not stall the async workers that also serve
+/// the webhook. The mutex is only ever taken on the blocking thread, never held across `.await`.
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("path", &self.path).finish()
+    }
+}
+
+impl Db {
+    pub const FILE_NAME: &'static str = "shikayat.sqlite";
+
+    /// Opens (creating if needed) `<data_dir>/shikayat.sqlite` and its schema.
+    pub fn open(data_dir: &Path) -> PortResult<Db> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| PortError::Permanent(format!("create {}: {e}", data_dir.display())))?;
+        let path = data_dir.join(Self::FILE_NAME);
+        let conn = Connection::open(&path).map_err(db_err)?;
+        // Before anything else, so schema creation itself waits for a concurrent writer.
+        conn.busy_timeout(Duration::from_secs(5)).map_err(db_err)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(db_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(PortError::Permanent(format!(
+                "{}: journal_mode is {mode}, not WAL",
+                path.display()
+            )));
+        }
+        // FULL, not NORMAL: the webhook answers Meta 200 only after the enqueue commits, so a
+        // committed row must survive a power cut, not just a process crash.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db_err)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(db_err)?;
+        conn.execute_batch(SCHEMA).map_err(db_err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(db_err)?;
+        if version > SCHEMA_VERSION {
+            return Err(PortError::Permanent(format!(
+                "{} has schema version {version}, newer than this build ({SCHEMA_VERSION})",
+                path.display()
+            )));
+        }
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(db_err)?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the connection on a blocking thread (see the type's docs for why).
+    pub(crate) async fn call<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.call_sync(f))
+            .await
+            .map_err(|e| join_err("database", e))?
+    }
+
+    /// The same, on the calling thread (the blocking task's body).
+    fn call_sync<T>(&self, f: impl FnOnce(&mut Connection) -> PortResult<T>) -> PortResult<T> {
+        let mut conn = self.lock();
+        f(&mut conn)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves no half-written data: an open rusqlite
+        // `Transaction` rolls back when dropped during unwinding. So the connection is still sound.
+        match self.conn.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+/// Busy/locked (another writer) and a full disk can succeed later; anything else will not.
+pub(crate) fn db_err(e: rusqlite::Error) -> PortError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::DiskFull
+            ) =>
+        {
+            PortError::Transient(format!("sqlite: {e}"))
+        }
+        _ => PortError::Permanent(format!("sqlite: {e}")),
+    }
+}
+
+/// A panic in the blocking task is a bug (retrying will not help); a cancelled task (runtime
+/// shutting down) is worth retrying.
+pub(crate) fn join_err(what: &str, e: tokio::task::JoinError) -> PortError {
+    if e.is_panic() {
+        PortError::Permanent(format!("{what} task panicked"))
+    } else {
+        PortError::Transient(format!("{what} task was cancelled"))
+    }
+}
+
+pub(crate) fn json_err(what: &str, e: serde_json::Error) -> PortError {
+    PortError::Permanent(format!("{what}: bad JSON: {e}"))
+}
+
+/// Fixed-width UTC (`2026-03-01T10:00:00.000000Z`), so text order is time order in indexes.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_twice_with_wal_and_foreign_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(dir.path()).expect("open");
+        drop(db);
+        let db = Db::open(dir.path()).expect("reopen: schema creation is idempotent");
+        db.call_sync(|c| {
+            let mode: String = c
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .map_err(db_err)?;
+            let fk: i64 = c
+                .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+                .map_err(db_err)?;
+            assert_eq!((mode.as_str(), fk), ("wal", 1));
+            Ok(())
+        })
+        .expect("pragmas");
+        assert!(dir.path().join("shikayat.sqlite").exists());
+    }
+
+    #[test]
+    fn times_sort_as_text() {
+        let a = DateTime::parse_from_rfc3339("2026-03-01T09:59:59.9Z")
+            .expect("a")
+            .with_timezone(&Utc);
+        let b = DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
+            .expect("b")
+            .with_timezone(&Utc);
+        assert_eq!(ts(b), "2026-03-01T10:00:00.000000Z");
+        assert!(ts(a) < ts(b));
+    }
+
+    #[test]
+    fn busy_is_transient_other_errors_permanent() {
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert!(matches!(db_err(busy), PortError::Transient(_)));
+        assert!(matches!(
+            db_err(rusqlite::Error::QueryReturnedNoRows),
+            PortError::Permanent(_)
+        ));
+    }
+}

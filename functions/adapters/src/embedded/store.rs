@@ -1,0 +1,552 @@
+//! `SqliteStore`: complaints and their timelines (this file), and — in the sibling files — the
+//! message log, conversations and directory, all on one `Db`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, ToSql, TransactionBehavior};
+use shikayat_core::complaint::{Complaint, TimelineEntry};
+use shikayat_core::ids::{ComplaintId, Phone};
+use shikayat_core::ports::{ComplaintStore, PortError, PortResult};
+
+use super::db::{db_err, json_err, ts, Db};
+
+/// Implements `ComplaintStore`, `MessageLog`, `Conversations` and `Directory` on one database.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pub(crate) db: Db,
+}
+
+impl SqliteStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+/// A complaint flattened into its indexed columns plus the whole record, ready to bind. Built on
+/// the async side so only owned data crosses to the blocking thread.
+struct Row {
+    id: String,
+    version: u64,
+    status: &'static str,
+    department: Option<String>,
+    officer: Option<String>,
+    complainant: String,
+    created_at: String,
+    due_at: Option<String>,
+    open: bool,
+    doc: String,
+}
+
+impl Row {
+    /// The row as it will be stored at `version` (the caller's struct is bumped only after the
+    /// write commits, so a failed write leaves it as it was).
+    fn of(c: &Complaint, version: u64) -> PortResult<Row> {
+        let mut stored = c.clone();
+        stored.version = version;
+        Ok(Row {
+            id: c.id.as_str().to_string(),
+            version,
+            status: c.status.as_str(),
+            department: c.department.clone(),
+            officer: c.officer.as_ref().map(|p| p.as_str().to_string()),
+            complainant: c.complainant.as_str().to_string(),
+            created_at: ts(c.created_at),
+            due_at: c.due_at.map(ts),
+            open: c.status.is_open(),
+            doc: serde_json::to_string(&stored).map_err(|e| json_err("complaint", e))?,
+        })
+    }
+}
+
+/// (at, entry JSON) for each timeline entry.
+fn encode_entries(timeline: &[TimelineEntry]) -> PortResult<Vec<(String, String)>> {
+    timeline
+        .iter()
+        .map(|e| {
+            Ok((
+                ts(e.at),
+                serde_json::to_string(e).map_err(|err| json_err("timeline entry", err))?,
+            ))
+        })
+        .collect()
+}
+
+/// Appends after the complaint's last entry, inside the caller's transaction.
+fn append_events(conn: &Connection, id: &str, entries: &[(String, String)]) -> PortResult<()> {
+    let last: u64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM complaint_events WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    let mut stmt = conn
+        .prepare_cached("INSERT INTO complaint_events (id, seq, at, entry) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(db_err)?;
+    for (i, (at, entry)) in entries.iter().enumerate() {
+        stmt.execute(params![id, last + 1 + i as u64, at, entry])
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// The stored record; the `version` column is authoritative over the copy inside `doc`.
+fn decode(version: u64, doc: &str) -> PortResult<Complaint> {
+    let mut c: Complaint = serde_json::from_str(doc).map_err(|e| json_err("complaint", e))?;
+    c.version = version;
+    Ok(c)
+}
+
+/// Runs a `SELECT version, doc FROM complaints …` and decodes every row.
+fn select(conn: &Connection, sql: &str, args: &[&dyn ToSql]) -> PortResult<Vec<Complaint>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
+    let rows = stmt
+        .query_map(args, |r| Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?)))
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (version, doc) = row.map_err(db_err)?;
+        out.push(decode(version, &doc)?);
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl ComplaintStore for SqliteStore {
+    async fn next_sequence(&self, district: &str, year: i32) -> PortResult<u64> {
+        let name = format!("counter:{}:{year}", district.to_ascii_uppercase());
+        // One statement, so two callers can never read the same value.
+        self.db
+            .call(move |conn| {
+                conn.query_row(
+                    "INSERT INTO settings (name, value) VALUES (?1, 1)
+                     ON CONFLICT (name) DO UPDATE SET value = value + 1
+                     RETURNING value",
+                    [&name],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)
+            })
+            .await
+    }
+
+    async fn create(&self, c: &mut Complaint, timeline: &[TimelineEntry]) -> PortResult<()> {
+        let row = Row::of(c, 1)?;
+        let entries = encode_entries(timeline)?;
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+                let inserted = tx
+                    .execute(
+                        "INSERT INTO complaints
+                           (id, version, status, department, officer, complainant, created_at, due_at, open, doc)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                         ON CONFLICT (id) DO NOTHING",
+                        params![
+                            row.id, row.version, row.status, row.department, row.officer,
+                            row.complainant, row.created_at, row.due_at, row.open, row.doc
+                        ],
+                    )
+                    .map_err(db_err)?;
+                if inserted == 0 {
+                    return Err(PortError::Conflict(format!("complaint {} already exists", row.id)));
+                }
+                append_events(&tx, &row.id, &entries)?;
+                tx.commit().map_err(db_err)
+            })
+            .await?;
+        c.version = 1;
+        Ok(())
+    }
+
+    async fn get(&self, id: &ComplaintId) -> PortResult<Option<Complaint>> {
+        let id = id.as_str().to_string();
+        self.db
+            .call(move |conn| {
+                let row: Option<(u64, String)> = conn
+                    .query_row(
+                        "SELECT version, doc FROM complaints WHERE id = ?1",
+                        [&id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(db_err)?;
+                row.map(|(v, doc)| decode(v, &doc)).transpose()
+            })
+            .await
+    }
+
+    async fn update(&self, c: &mut Complaint, timeline: &[TimelineEntry]) -> PortResult<()> {
+        let expected = c.version;
+        let row = Row::of(c, expected + 1)?;
+        let entries = encode_entries(timeline)?;
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+                let changed = tx
+                    .execute(
+                        "UPDATE complaints SET version = ?2, status = ?3, department = ?4, officer = ?5,
+                           complainant = ?6, created_at = ?7, due_at = ?8, open = ?9, doc = ?10
+                         WHERE id = ?1 AND version = ?11",
+                        params![
+                            row.id, row.version, row.status, row.department, row.officer,
+                            row.complainant, row.created_at, row.due_at, row.open, row.doc, expected
+                        ],
+                    )
+                    .map_err(db_err)?;
+                if changed == 0 {
+                    let stored: Option<u64> = tx
+                        .query_row("SELECT version FROM complaints WHERE id = ?1", [&row.id], |r| r.get(0))
+                        .optional()
+                        .map_err(db_err)?;
+                    return Err(match stored {
+                        Some(v) => PortError::Conflict(format!(
+                            "complaint {} is at version {v}, not {expected}",
+                            row.id
+                        )),
+                        None => PortError::NotFound(format!("complaint {}", row.id)),
+                    });
+                }
+                append_events(&tx, &row.id, &entries)?;
+                tx.commit().map_err(db_err)
+            })
+            .await?;
+        c.version = expected + 1;
+        Ok(())
+    }
+
+    async fn timeline(&self, id: &ComplaintId) -> PortResult<Vec<TimelineEntry>> {
+        let id = id.as_str().to_string();
+        self.db
+            .call(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached("SELECT entry FROM complaint_events WHERE id = ?1 ORDER BY seq")
+                    .map_err(db_err)?;
+                let rows = stmt
+                    .query_map([&id], |r| r.get::<_, String>(0))
+                    .map_err(db_err)?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let entry = row.map_err(db_err)?;
+                    out.push(
+                        serde_json::from_str(&entry).map_err(|e| json_err("timeline entry", e))?,
+                    );
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn by_complainant(&self, who: &Phone) -> PortResult<Vec<Complaint>> {
+        let who = who.as_str().to_string();
+        self.db
+            .call(move |conn| {
+                select(
+                    conn,
+                    "SELECT version, doc FROM complaints WHERE complainant = ?1
+                     ORDER BY created_at DESC, id DESC",
+                    &[&who],
+                )
+            })
+            .await
+    }
+
+    async fn open_by_officer(&self, officer: &Phone) -> PortResult<Vec<Complaint>> {
+        let officer = officer.as_str().to_string();
+        // Complaints without a deadline yet sort after every dated one.
+        self.db
+            .call(move |conn| {
+                select(
+                    conn,
+                    "SELECT version, doc FROM complaints WHERE officer = ?1 AND open = 1
+                     ORDER BY due_at IS NULL, due_at, id",
+                    &[&officer],
+                )
+            })
+            .await
+    }
+
+    async fn by_department(
+        &self,
+        department: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> PortResult<Vec<Complaint>> {
+        let (department, from, to) = (department.to_string(), ts(from), ts(to));
+        self.db
+            .call(move |conn| {
+                select(
+                    conn,
+                    "SELECT version, doc FROM complaints
+                     WHERE department = ?1 AND created_at >= ?2 AND created_at < ?3
+                     ORDER BY created_at, id",
+                    &[&department, &from, &to],
+                )
+            })
+            .await
+    }
+
+    async fn unassigned(&self) -> PortResult<Vec<Complaint>> {
+        self.db
+            .call(move |conn| {
+                select(
+                    conn,
+                    "SELECT version, doc FROM complaints WHERE open = 1 AND department IS NULL
+                     ORDER BY created_at, id",
+                    &[],
+                )
+            })
+            .await
+    }
+
+    async fn open_due_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<Complaint>> {
+        let before = ts(before);
+        // `open = 1` spelled exactly as in the partial index, so SQLite may use it.
+        self.db
+            .call(move |conn| select(conn, OPEN_DUE_BEFORE, &[&before, &limit]))
+            .await
+    }
+}
+
+const OPEN_DUE_BEFORE: &str =
+    "SELECT version, doc FROM complaints WHERE open = 1 AND due_at < ?1 ORDER BY due_at LIMIT ?2";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embedded::testutil::{at, complaint, entry, store};
+    use shikayat_core::complaint::Status;
+
+    #[tokio::test]
+    async fn create_get_and_conflicting_create() {
+        let (_dir, s) = store();
+        let mut c = complaint(1, "919800000001", at(0));
+        c.text = "पानी नहीं आ रहा".into();
+        s.create(&mut c, &[entry(at(0), "registered")])
+            .await
+            .expect("create");
+        assert_eq!(c.version, 1);
+        let got = s.get(&c.id).await.expect("get").expect("present");
+        assert_eq!(got, c);
+        let mut again = complaint(1, "919800000002", at(1));
+        assert!(matches!(
+            s.create(&mut again, &[]).await,
+            Err(PortError::Conflict(_))
+        ));
+        assert_eq!(
+            again.version, 0,
+            "a failed write leaves the caller's version alone"
+        );
+        assert_eq!(
+            s.get(&ComplaintId::new("AMT", 2026, 99))
+                .await
+                .expect("get"),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn second_writer_on_the_same_version_gets_conflict() {
+        let (_dir, s) = store();
+        let mut c = complaint(1, "919800000001", at(0));
+        s.create(&mut c, &[entry(at(0), "registered")])
+            .await
+            .expect("create");
+        let mut a = s.get(&c.id).await.expect("get").expect("present");
+        let mut b = a.clone();
+        a.department = Some("water".into());
+        a.status = Status::Forwarded;
+        s.update(&mut a, &[entry(at(1), "forwarded")])
+            .await
+            .expect("first writer");
+        assert_eq!(a.version, 2);
+        b.department = Some("roads".into());
+        assert!(matches!(
+            s.update(&mut b, &[entry(at(1), "lost")]).await,
+            Err(PortError::Conflict(_))
+        ));
+        assert_eq!(b.version, 1);
+        let stored = s.get(&c.id).await.expect("get").expect("present");
+        assert_eq!(
+            (stored.version, stored.department.as_deref()),
+            (2, Some("water"))
+        );
+        // The losing write appended nothing.
+        let events: Vec<String> = s
+            .timeline(&c.id)
+            .await
+            .expect("timeline")
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        assert_eq!(events, ["registered", "forwarded"]);
+        let mut ghost = complaint(7, "919800000001", at(0));
+        ghost.version = 1;
+        assert!(matches!(
+            s.update(&mut ghost, &[]).await,
+            Err(PortError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn survives_reopening_the_database() {
+        let (dir, s) = store();
+        let mut c = complaint(1, "919800000001", at(0));
+        s.create(&mut c, &[entry(at(0), "registered")])
+            .await
+            .expect("create");
+        assert_eq!(s.next_sequence("AMT", 2026).await.expect("seq"), 1);
+        drop(s);
+        let s = SqliteStore::new(Db::open(dir.path()).expect("reopen"));
+        assert_eq!(s.get(&c.id).await.expect("get"), Some(c.clone()));
+        assert_eq!(s.timeline(&c.id).await.expect("timeline").len(), 1);
+        assert_eq!(s.next_sequence("AMT", 2026).await.expect("seq"), 2);
+    }
+
+    #[tokio::test]
+    async fn timeline_keeps_write_order() {
+        let (_dir, s) = store();
+        let mut c = complaint(1, "919800000001", at(0));
+        s.create(&mut c, &[entry(at(0), "registered"), entry(at(0), "media")])
+            .await
+            .expect("create");
+        // Written later with an earlier timestamp: still after, order is the order of writes.
+        s.update(
+            &mut c,
+            &[entry(at(-5), "forwarded"), entry(at(9), "accepted")],
+        )
+        .await
+        .expect("update");
+        let events: Vec<String> = s
+            .timeline(&c.id)
+            .await
+            .expect("timeline")
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        assert_eq!(events, ["registered", "media", "forwarded", "accepted"]);
+    }
+
+    #[tokio::test]
+    async fn counters_increment_per_district_and_year() {
+        let (_dir, s) = store();
+        assert_eq!(s.next_sequence("AMT", 2026).await.expect("seq"), 1);
+        assert_eq!(s.next_sequence("AMT", 2026).await.expect("seq"), 2);
+        assert_eq!(s.next_sequence("amt", 2026).await.expect("seq"), 3);
+        assert_eq!(s.next_sequence("AMT", 2027).await.expect("seq"), 1);
+        assert_eq!(s.next_sequence("SLN", 2026).await.expect("seq"), 1);
+        // Concurrent callers never share a number.
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(
+                async move { s.next_sequence("AMT", 2026).await },
+            ));
+        }
+        let mut got = Vec::new();
+        for t in tasks {
+            got.push(t.await.expect("join").expect("seq"));
+        }
+        got.sort_unstable();
+        assert_eq!(got, (4..24).collect::<Vec<u64>>());
+    }
+
+    #[tokio::test]
+    async fn registers_and_lists() {
+        let (_dir, s) = store();
+        let citizen = Phone::new("919800000001");
+        let officer = Phone::new("919000000001");
+        let mk = |n: u64, hours: i64, dept: Option<&str>, due: Option<i64>, status: Status| {
+            let mut c = complaint(n, citizen.as_str(), at(hours * 3600));
+            c.department = dept.map(String::from);
+            c.officer = dept.map(|_| officer.clone());
+            c.due_at = due.map(|h| at(h * 3600));
+            c.status = status;
+            c
+        };
+        let all = [
+            mk(1, 0, Some("water"), Some(50), Status::Forwarded),
+            mk(2, 1, Some("water"), Some(30), Status::Forwarded),
+            mk(3, 2, Some("water"), Some(10), Status::Closed),
+            mk(4, 3, None, None, Status::Registered),
+            mk(5, 4, Some("roads"), Some(20), Status::Reopened),
+            mk(6, 5, None, None, Status::Rejected),
+            mk(7, 6, Some("water"), None, Status::Registered),
+        ];
+        for c in &all {
+            s.create(&mut c.clone(), &[]).await.expect("create");
+        }
+        let ids = |v: Vec<Complaint>| {
+            v.into_iter()
+                .map(|c| c.id.as_str()[9..].to_string())
+                .collect::<Vec<_>>()
+        };
+
+        // [from, to): the complaint created exactly at `to` is left out.
+        let reg = s
+            .by_department("water", at(0), at(2 * 3600))
+            .await
+            .expect("register");
+        assert_eq!(ids(reg), ["000001", "000002"]);
+        let reg = s
+            .by_department("water", at(3600), at(100 * 3600))
+            .await
+            .expect("register");
+        assert_eq!(ids(reg), ["000002", "000003", "000007"]);
+
+        let due = s.open_due_before(at(40 * 3600), 10).await.expect("due");
+        assert_eq!(
+            ids(due),
+            ["000005", "000002"],
+            "open only, soonest first, closed #3 left out"
+        );
+        assert_eq!(
+            ids(s.open_due_before(at(100 * 3600), 2).await.expect("due")),
+            ["000005", "000002"]
+        );
+
+        assert_eq!(ids(s.unassigned().await.expect("unassigned")), ["000004"]);
+        assert_eq!(
+            ids(s.by_complainant(&citizen).await.expect("mine")),
+            ["000007", "000006", "000005", "000004", "000003", "000002", "000001"]
+        );
+        assert_eq!(
+            ids(s.open_by_officer(&officer).await.expect("pending")),
+            ["000005", "000002", "000001", "000007"]
+        );
+        assert!(s
+            .by_complainant(&Phone::new("910"))
+            .await
+            .expect("none")
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_escalator_query_uses_the_partial_index() {
+        let (_dir, s) = store();
+        let plan =
+            s.db.call(|conn| {
+                let mut stmt = conn
+                    .prepare(&format!("EXPLAIN QUERY PLAN {OPEN_DUE_BEFORE}"))
+                    .map_err(db_err)?;
+                let rows = stmt
+                    .query_map(params!["2026-01-01", 10], |r| r.get::<_, String>(3))
+                    .map_err(db_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+            })
+            .await
+            .expect("plan");
+        assert!(
+            plan.iter().any(|l| l.contains("complaints_open_by_due")),
+            "{plan:?}"
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! The runner's environment (one set of variables for Lambda and local mode, DESIGN §6).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub district_config: PathBuf,
+    pub settle_seconds: u32,
+    pub escalator_interval: Duration,
+    pub pair_interval: Duration,
+    pub whatsapp: WhatsAppSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct WhatsAppSettings {
+    /// None: serve the built-in Graph API simulator and the sandbox page.
+    pub base_url: Option<String>,
+    pub version: String,
+    pub phone_number_id: String,
+    pub access_token: String,
+    pub app_secret: String,
+    pub verify_token: String,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match var(name) {
+        Some(v) => v.trim().parse().map_err(|_| anyhow::anyhow!("{name}={v:?} is not a number")),
+        None => Ok(default),
+    }
+}
+
+impl LocalSettings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let listen = var("SHIKAYAT_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen.parse().with_context(|| format!("SHIKAYAT_LISTEN={listen:?}"))?;
+        let base_url = var("WHATSAPP_API_BASE_URL").map(|u| u.trim_end_matches('/').to_string());
+        let simulated = base_url.is_none();
+        let secret = |name: &str, sandbox: &str| -> anyhow::Result<String> {
+            match var(name) {
+                Some(v) => Ok(v),
+                None if simulated => Ok(sandbox.to_string()),
+                None => bail!("{name} is required when WHATSAPP_API_BASE_URL is set"),
+            }
+        };
+        Ok(Self {
+            listen,
+            data_dir: PathBuf::from(var("SHIKAYAT_DATA_DIR").unwrap_or_else(|| "./.shikayat".into())),
+            district_config: PathBuf::from(var("SHIKAYAT_DISTRICT_CONFIG").unwrap_or_else(|| "config/amethi.toml".into())),
+            settle_seconds: number("SHIKAYAT_SETTLE_SECONDS", 120)?,
+            escalator_interval: Duration::from_secs(number("SHIKAYAT_ESCALATOR_INTERVAL_SECONDS", 300)?),
+            pair_interval: Duration::from_millis(number("SHIKAYAT_PAIR_INTERVAL_MS", 6000)?),
+            whatsapp: WhatsAppSettings {
+                version: var("WHATSAPP_API_VERSION").unwrap_or_else(|| "v25.0".into()),
+                phone_number_id: secret("WHATSAPP_PHONE_NUMBER_ID", "100000000000001")?,
+                access_token: secret("WHATSAPP_ACCESS_TOKEN", "sandbox-access-token")?,
+                app_secret: secret("WHATSAPP_APP_SECRET", "sandbox-app-secret")?,
+                verify_token: secret("WHATSAPP_VERIFY_TOKEN", "sandbox-verify-token")?,
+                base_url,
+            },
+        })
+    }
+}

@@ -1,0 +1,176 @@
+//! Starts `shikayat-local` as a real process on a free port with a temporary data dir, and a
+//! Graph API simulator that plays Meta and the WhatsApp users. Tests see only what a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use shikayat_graph_sim::{GraphSim, SentMessage, SimConfig};
+use tokio::process::{Child, Command};
+
+pub const CITIZEN: &str = "919812345678";
+pub const CITIZEN2: &str = "919839012345";
+/// From config/amethi.toml (demo numbers).
+pub const WATER_OFFICER: &str = "919000000105";
+pub const ELECTRICITY_OFFICER: &str = "919000000103";
+pub const SDM: &str = "919000000201";
+pub const CONTROL_ROOM: &str = "919000000301";
+pub const CONTROL_ROOM2: &str = "919000000302";
+
+pub const SETTLE_SECONDS: u64 = 2;
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub struct Desk {
+    pub sim: GraphSim,
+    pub settle_seconds: u64,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    child: Option<Child>,
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The runner binary, built once per test run (a no-op when up to date).
+fn runner_binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--quiet", "-p", "shikayat-local", "--bin", "shikayat-local"])
+            .current_dir(repo_root())
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building shikayat-local failed");
+        let exe = std::env::current_exe().expect("test exe");
+        // target/<profile>/deps/e2e-… → target/<profile>/shikayat-local
+        exe.parent().and_then(Path::parent).expect("target dir").join("shikayat-local")
+    })
+    .clone()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+impl Desk {
+    pub async fn start() -> Desk {
+        Desk::start_with(SETTLE_SECONDS).await
+    }
+
+    pub async fn start_with(settle_seconds: u64) -> Desk {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().to_path_buf();
+        let mut desk = Desk::start_on(data_dir, None, settle_seconds).await;
+        desk._tmp = Some(tmp);
+        desk
+    }
+
+    /// A runner on `data_dir`, talking to `sim` (a new simulator when None).
+    pub async fn start_on(data_dir: PathBuf, sim: Option<GraphSim>, settle_seconds: u64) -> Desk {
+        let sim = match sim {
+            Some(s) => s,
+            None => {
+                let cfg = SimConfig { pair_min_interval: None, ..SimConfig::default() };
+                GraphSim::serve(cfg, "127.0.0.1:0".parse().expect("addr")).await.expect("simulator").0
+            }
+        };
+        let port = free_port();
+        sim.set_webhook_url(format!("http://127.0.0.1:{port}/webhook"));
+        let mut desk = Desk { sim, settle_seconds, port, data_dir, _tmp: None, child: None };
+        desk.spawn().await;
+        desk
+    }
+
+    async fn spawn(&mut self) {
+        let cfg = self.sim.config().clone();
+        let child = Command::new(runner_binary())
+            .current_dir(repo_root())
+            .env("SHIKAYAT_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("SHIKAYAT_DATA_DIR", &self.data_dir)
+            .env("SHIKAYAT_DISTRICT_CONFIG", repo_root().join("config/amethi.toml"))
+            .env("SHIKAYAT_SETTLE_SECONDS", self.settle_seconds.to_string())
+            .env("SHIKAYAT_ESCALATOR_INTERVAL_SECONDS", "1")
+            .env("SHIKAYAT_PAIR_INTERVAL_MS", "50")
+            .env("SHIKAYAT_LOG", "info")
+            .env("WHATSAPP_API_BASE_URL", self.sim.graph_base_url().expect("sim base url"))
+            .env("WHATSAPP_API_VERSION", "v25.0")
+            .env("WHATSAPP_PHONE_NUMBER_ID", &cfg.phone_number_id)
+            .env("WHATSAPP_ACCESS_TOKEN", &cfg.access_token)
+            .env("WHATSAPP_APP_SECRET", &cfg.app_secret)
+            .env("WHATSAPP_VERIFY_TOKEN", "e2e-verify-token")
+            .stdout(Stdio::null())
+            .stderr(if std::env::var("E2E_LOGS").is_ok() { Stdio::inherit() } else { Stdio::null() })
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start shikayat-local");
+        self.child = Some(child);
+        let health = format!("{}/healthz", self.base());
+        for _ in 0..200 {
+            if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("shikayat-local did not become healthy on port {}", self.port);
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGTERM, and wait for a clean exit.
+    pub async fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().expect("pid");
+        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        tokio::time::timeout(Duration::from_secs(20), child.wait()).await.expect("stops within 20 s").expect("exit status")
+    }
+
+    pub async fn restart(&mut self) {
+        let status = self.stop().await;
+        assert!(status.success(), "clean exit on SIGTERM, got {status:?}");
+        self.spawn().await;
+    }
+
+    pub async fn wait_for(&self, to: &str, what: &str, pred: impl Fn(&SentMessage) -> bool) -> SentMessage {
+        match self.sim.wait_for(to, pred, WAIT).await {
+            Ok(m) => m,
+            Err(e) => panic!("waiting for {what} to {to}: {e:?}"),
+        }
+    }
+
+    /// Waits for a message whose text contains `needle`.
+    pub async fn wait_text(&self, to: &str, needle: &str) -> SentMessage {
+        self.wait_for(to, needle, |m| m.text().contains(needle)).await
+    }
+
+    /// Waits for the acknowledgement and returns the complaint number it carries.
+    pub async fn complaint_number(&self, to: &str) -> String {
+        let ack = self.wait_text(to, "शिकायत संख्या").await;
+        number_in(&ack.text()).expect("a complaint number in the ack")
+    }
+
+    /// Nothing more arrives to `to` for `d` beyond the `n` messages it already has.
+    pub async fn quiet(&self, to: &str, n: usize, d: Duration) {
+        tokio::time::sleep(d).await;
+        let got = self.sim.sent_to(to);
+        assert_eq!(got.len(), n, "unexpected messages to {to}: {:#?}", got.iter().map(|m| m.text()).collect::<Vec<_>>());
+    }
+}
+
+pub fn number_in(text: &str) -> Option<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|w| w.starts_with("AMT-") && w.len() == "AMT-2026-000001".len())
+        .map(str::to_string)
+}
+
+pub fn jpeg(tag: &str) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    b.extend_from_slice(tag.as_bytes());
+    b.extend_from_slice(&[0xFF, 0xD9]);
+    b
+}
