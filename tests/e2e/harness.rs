@@ -40,20 +40,33 @@ fn runner_binary() -> PathBuf {
     BIN.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = std::process::Command::new(cargo)
-            .args(["build", "--quiet", "-p", "shikayat-local", "--bin", "shikayat-local"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "shikayat-local",
+                "--bin",
+                "shikayat-local",
+            ])
             .current_dir(repo_root())
             .status()
             .expect("run cargo build");
         assert!(status.success(), "building shikayat-local failed");
         let exe = std::env::current_exe().expect("test exe");
         // target/<profile>/deps/e2e-… → target/<profile>/shikayat-local
-        exe.parent().and_then(Path::parent).expect("target dir").join("shikayat-local")
+        exe.parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .join("shikayat-local")
     })
     .clone()
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 impl Desk {
@@ -74,13 +87,26 @@ impl Desk {
         let sim = match sim {
             Some(s) => s,
             None => {
-                let cfg = SimConfig { pair_min_interval: None, ..SimConfig::default() };
-                GraphSim::serve(cfg, "127.0.0.1:0".parse().expect("addr")).await.expect("simulator").0
+                let cfg = SimConfig {
+                    pair_min_interval: None,
+                    ..SimConfig::default()
+                };
+                GraphSim::serve(cfg, "127.0.0.1:0".parse().expect("addr"))
+                    .await
+                    .expect("simulator")
+                    .0
             }
         };
         let port = free_port();
         sim.set_webhook_url(format!("http://127.0.0.1:{port}/webhook"));
-        let mut desk = Desk { sim, settle_seconds, port, data_dir, _tmp: None, child: None };
+        let mut desk = Desk {
+            sim,
+            settle_seconds,
+            port,
+            data_dir,
+            _tmp: None,
+            child: None,
+        };
         desk.spawn().await;
         desk
     }
@@ -96,14 +122,21 @@ impl Desk {
             .env("SHIKAYAT_ESCALATOR_INTERVAL_SECONDS", "1")
             .env("SHIKAYAT_PAIR_INTERVAL_MS", "50")
             .env("SHIKAYAT_LOG", "info")
-            .env("WHATSAPP_API_BASE_URL", self.sim.graph_base_url().expect("sim base url"))
+            .env(
+                "WHATSAPP_API_BASE_URL",
+                self.sim.graph_base_url().expect("sim base url"),
+            )
             .env("WHATSAPP_API_VERSION", "v25.0")
             .env("WHATSAPP_PHONE_NUMBER_ID", &cfg.phone_number_id)
             .env("WHATSAPP_ACCESS_TOKEN", &cfg.access_token)
             .env("WHATSAPP_APP_SECRET", &cfg.app_secret)
             .env("WHATSAPP_VERIFY_TOKEN", "e2e-verify-token")
             .stdout(Stdio::null())
-            .stderr(if std::env::var("E2E_LOGS").is_ok() { Stdio::inherit() } else { Stdio::null() })
+            .stderr(if std::env::var("E2E_LOGS").is_ok() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .kill_on_drop(true)
             .spawn()
             .expect("start shikayat-local");
@@ -126,8 +159,13 @@ impl Desk {
     pub async fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
         let pid = child.id().expect("pid");
-        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-        tokio::time::timeout(Duration::from_secs(20), child.wait()).await.expect("stops within 20 s").expect("exit status")
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        tokio::time::timeout(Duration::from_secs(20), child.wait())
+            .await
+            .expect("stops within 20 s")
+            .expect("exit status")
     }
 
     pub async fn restart(&mut self) {
@@ -158,7 +196,12 @@ impl Desk {
     pub async fn quiet(&self, to: &str, n: usize, d: Duration) {
         tokio::time::sleep(d).await;
         let got = self.sim.sent_to(to);
-        assert_eq!(got.len(), n, "unexpected messages to {to}: {:#?}", got.iter().map(|m| m.text()).collect::<Vec<_>>());
+        assert_eq!(
+            got.len(),
+            n,
+            "unexpected messages to {to}: {:#?}",
+            got.iter().map(|m| m.text()).collect::<Vec<_>>()
+        );
     }
 }
 

@@ -11,10 +11,17 @@ use crate::harness::*;
 async fn duplicate_delivery_makes_one_complaint_and_one_ack() {
     let desk = Desk::start().await;
     let msg = json!({"id": "wamid.DUPLICATE-1", "type": "text", "text": {"body": "सड़क पर बड़ा गड्ढा है"}});
-    desk.sim.send_message_json(CITIZEN, msg.clone()).await.expect("first");
-    desk.sim.send_message_json(CITIZEN, msg).await.expect("Meta redelivers");
+    desk.sim
+        .send_message_json(CITIZEN, msg.clone())
+        .await
+        .expect("first");
+    desk.sim
+        .send_message_json(CITIZEN, msg)
+        .await
+        .expect("Meta redelivers");
     let id = desk.complaint_number(CITIZEN).await;
-    desk.quiet(CITIZEN, 1, Duration::from_secs(desk.settle_seconds + 2)).await;
+    desk.quiet(CITIZEN, 1, Duration::from_secs(desk.settle_seconds + 2))
+        .await;
     desk.sim.send_text(CITIZEN, "status").await.expect("status");
     let status = desk.wait_text(CITIZEN, "Your complaints").await;
     assert_eq!(status.text().matches("AMT-").count(), 1, "{}", status.text());
@@ -31,7 +38,10 @@ async fn a_bad_signature_is_refused_and_nothing_is_stored() {
     .to_string()
     .into_bytes();
     let forged = format!("sha256={}", "0".repeat(64));
-    assert_eq!(desk.sim.post_raw(body.clone(), Some(forged)).await.expect("post"), 401);
+    assert_eq!(
+        desk.sim.post_raw(body.clone(), Some(forged)).await.expect("post"),
+        401
+    );
     assert_eq!(desk.sim.post_raw(body.clone(), None).await.expect("post"), 401);
     // The same bytes signed with another secret.
     let mut tampered = body.clone();
@@ -41,10 +51,16 @@ async fn a_bad_signature_is_refused_and_nothing_is_stored() {
     tokio::time::sleep(Duration::from_secs(desk.settle_seconds + 1)).await;
     assert!(desk.sim.sent().is_empty(), "nothing sent for forged posts");
     desk.sim.send_text(CITIZEN, "status").await.expect("status");
-    desk.wait_text(CITIZEN, "No complaint is registered from this number").await;
+    desk.wait_text(CITIZEN, "No complaint is registered from this number")
+        .await;
 
     // The GET handshake.
-    let url = |token: &str| format!("{}/webhook?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444", desk.base());
+    let url = |token: &str| {
+        format!(
+            "{}/webhook?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444",
+            desk.base()
+        )
+    };
     let ok = reqwest::get(url("e2e-verify-token")).await.expect("get");
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.text().await.expect("body"), "1158201444");
@@ -53,29 +69,72 @@ async fn a_bad_signature_is_refused_and_nothing_is_stored() {
     let junk = b"{not json".to_vec();
     let sig = desk.sim.sign(&junk);
     assert_eq!(desk.sim.post_raw(junk, Some(sig)).await.expect("post"), 400);
-    assert_eq!(reqwest::get(format!("{}/healthz", desk.base())).await.expect("health").status(), 200);
+    assert_eq!(
+        reqwest::get(format!("{}/healthz", desk.base()))
+            .await
+            .expect("health")
+            .status(),
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_restart_in_the_middle_of_a_burst_loses_nothing() {
     let mut desk = Desk::start_with(8).await;
-    desk.sim.send_text(CITIZEN, "गांव की सड़क पूरी टूट गई है, गड्ढे ही गड्ढे").await.expect("text");
-    desk.sim.send_media(CITIZEN, InboundMedia::image(jpeg("before-restart"), None)).await.expect("photo");
+    desk.sim
+        .send_text(CITIZEN, "गांव की सड़क पूरी टूट गई है, गड्ढे ही गड्ढे")
+        .await
+        .expect("text");
+    desk.sim
+        .send_media(CITIZEN, InboundMedia::image(jpeg("before-restart"), None))
+        .await
+        .expect("photo");
     let id = desk.complaint_number(CITIZEN).await;
     desk.restart().await;
-    desk.sim.send_media(CITIZEN, InboundMedia::image(jpeg("after-restart"), Some("सड़क का दूसरा हिस्सा"))).await.expect("photo 2");
+    desk.sim
+        .send_media(
+            CITIZEN,
+            InboundMedia::image(jpeg("after-restart"), Some("सड़क का दूसरा हिस्सा")),
+        )
+        .await
+        .expect("photo 2");
     let fwd = desk.wait_text("919000000104", &id).await;
-    desk.sim.tap_template_button("919000000104", &fwd.wamid, &format!("officer:accept:{id}"), "स्वीकार").await.expect("accept");
+    desk.sim
+        .tap_template_button(
+            "919000000104",
+            &fwd.wamid,
+            &format!("officer:accept:{id}"),
+            "स्वीकार",
+        )
+        .await
+        .expect("accept");
     let details = desk.wait_text("919000000104", "पूरा विवरण").await;
     assert!(details.text().contains("सड़क का दूसरा हिस्सा"), "{}", details.text());
     desk.wait_for("919000000104", "two photos", |_| {
-        desk.sim.sent_to("919000000104").iter().filter(|m| m.kind == "image").count() == 2
+        desk.sim
+            .sent_to("919000000104")
+            .iter()
+            .filter(|m| m.kind == "image")
+            .count()
+            == 2
     })
     .await;
-    let photos: Vec<_> = desk.sim.sent_to("919000000104").into_iter().filter_map(|m| m.media).collect();
+    let photos: Vec<_> = desk
+        .sim
+        .sent_to("919000000104")
+        .into_iter()
+        .filter_map(|m| m.media)
+        .collect();
     assert_eq!(photos, vec![jpeg("before-restart"), jpeg("after-restart")]);
     // One complaint: one acknowledgement, before and after the restart.
-    assert_eq!(desk.sim.sent_to(CITIZEN).iter().filter(|m| m.text().contains("शिकायत संख्या")).count(), 1);
+    assert_eq!(
+        desk.sim
+            .sent_to(CITIZEN)
+            .iter()
+            .filter(|m| m.text().contains("शिकायत संख्या"))
+            .count(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -85,8 +144,14 @@ async fn a_failed_send_is_retried_and_an_unreachable_officer_is_reported() {
     desk.sim.fail_next_sends(CITIZEN, 2, 500, 131000);
     // The officer's number is not on WhatsApp: recorded and told to the control room.
     desk.sim.mark_unreachable(WATER_OFFICER);
-    desk.sim.send_text(CITIZEN, "हैंडपंप खराब है, पानी नहीं").await.expect("text");
+    desk.sim
+        .send_text(CITIZEN, "हैंडपंप खराब है, पानी नहीं")
+        .await
+        .expect("text");
     let id = desk.complaint_number(CITIZEN).await;
     assert_eq!(desk.sim.rejected().iter().filter(|r| r.code == 131000).count(), 2);
-    desk.wait_for(CONTROL_ROOM, "delivery failure", |m| m.text().contains(&id) && m.text().contains("131026")).await;
+    desk.wait_for(CONTROL_ROOM, "delivery failure", |m| {
+        m.text().contains(&id) && m.text().contains("131026")
+    })
+    .await;
 }

@@ -116,14 +116,9 @@ impl CloudApi {
         let v = self
             .api_json(self.http.get(self.url(media_id)), self.cfg.timeout)
             .await?;
-        let url = v
-            .get("url")
-            .and_then(Value::as_str)
-            .filter(|u| !u.is_empty());
+        let url = v.get("url").and_then(Value::as_str).filter(|u| !u.is_empty());
         let Some(url) = url else {
-            return Err(permanent(format!(
-                "media lookup for {media_id} returned no url"
-            )));
+            return Err(permanent(format!("media lookup for {media_id} returned no url")));
         };
         let file_size = v
             .get("file_size")
@@ -202,10 +197,7 @@ impl WhatsApp for CloudApi {
     ) -> Result<String, SendError> {
         let body = message_body(to, msg, reply_to)?;
         let result = self
-            .api_json(
-                self.http.post(self.messages_url()).json(&body),
-                self.cfg.timeout,
-            )
+            .api_json(self.http.post(self.messages_url()).json(&body), self.cfg.timeout)
             .await;
         let result = result.and_then(|v| {
             v.pointer("/messages/0/id")
@@ -267,23 +259,15 @@ impl WhatsApp for CloudApi {
     }
 
     async fn mark_read(&self, wamid: &str) -> Result<(), SendError> {
-        let body =
-            json!({ "messaging_product": "whatsapp", "status": "read", "message_id": wamid });
-        self.api_json(
-            self.http.post(self.messages_url()).json(&body),
-            self.cfg.timeout,
-        )
-        .await
-        .map(|_| ())
+        let body = json!({ "messaging_product": "whatsapp", "status": "read", "message_id": wamid });
+        self.api_json(self.http.post(self.messages_url()).json(&body), self.cfg.timeout)
+            .await
+            .map(|_| ())
     }
 }
 
 /// The `/messages` request body for one message (reference §8).
-pub fn message_body(
-    to: &Phone,
-    msg: &OutboundMessage,
-    reply_to: Option<&str>,
-) -> Result<Value, SendError> {
+pub fn message_body(to: &Phone, msg: &OutboundMessage, reply_to: Option<&str>) -> Result<Value, SendError> {
     let mut body = Map::new();
     body.insert("messaging_product".into(), json!("whatsapp"));
     body.insert("recipient_type".into(), json!("individual"));
@@ -343,8 +327,7 @@ pub fn message_body(
                 .collect();
             // One section; its title (≤24) reuses the button label (≤20).
             let title: String = button.chars().take(24).collect();
-            let action =
-                json!({ "button": button, "sections": [{ "title": title, "rows": rows }] });
+            let action = json!({ "button": button, "sections": [{ "title": title, "rows": rows }] });
             (
                 "interactive",
                 json!({ "type": "list", "body": { "text": body }, "action": action }),
@@ -370,8 +353,7 @@ pub fn message_body(
                     "parameters": [{ "type": "payload", "payload": payload }],
                 }));
             }
-            let t =
-                json!({ "name": name, "language": { "code": language }, "components": components });
+            let t = json!({ "name": name, "language": { "code": language }, "components": components });
             ("template", t)
         }
     };
@@ -460,10 +442,7 @@ fn check_media_id(id: &str) -> Result<(), SendError> {
     if ok {
         Ok(())
     } else {
-        Err(permanent(format!(
-            "not a media id: {:?}",
-            snippet(id.as_bytes())
-        )))
+        Err(permanent(format!("not a media id: {:?}", snippet(id.as_bytes()))))
     }
 }
 
@@ -501,7 +480,8 @@ mod tests {
     }
 
     fn base(extra: Value) -> Value {
-        let mut b = json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": "+919812345678" });
+        let mut b =
+            json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": "+919812345678" });
         for (k, v) in extra.as_object().cloned().unwrap_or_default() {
             b[k] = v;
         }
@@ -525,13 +505,11 @@ mod tests {
     #[test]
     fn text_body_with_reply_context() {
         let msg = OutboundMessage::Text {
-            body: "नमस्ते".into(),
+            body: "नमस्ते".into()
         };
         let got = message_body(&citizen(), &msg, Some("wamid.IN")).unwrap();
-        let want = base(
-            json!({ "context": { "message_id": "wamid.IN" }, "type": "text",
-            "text": { "preview_url": false, "body": "नमस्ते" } }),
-        );
+        let want = base(json!({ "context": { "message_id": "wamid.IN" }, "type": "text",
+            "text": { "preview_url": false, "body": "नमस्ते" } }));
         assert_eq!(got, want);
         let got = message_body(&citizen(), &msg, None).unwrap();
         assert!(got.get("context").is_none());
@@ -589,13 +567,11 @@ mod tests {
                 },
             ],
         };
-        let want = base(
-            json!({ "type": "interactive", "interactive": { "type": "button",
+        let want = base(json!({ "type": "interactive", "interactive": { "type": "button",
             "body": { "text": "Satisfied?" },
             "action": { "buttons": [
                 { "type": "reply", "reply": { "id": "FEEDBACK:SATISFIED:X", "title": "Yes" } },
-                { "type": "reply", "reply": { "id": "FEEDBACK:DISSATISFIED:X", "title": "No" } } ] } } }),
-        );
+                { "type": "reply", "reply": { "id": "FEEDBACK:DISSATISFIED:X", "title": "No" } } ] } } }));
         assert_eq!(message_body(&citizen(), &msg, None).unwrap(), want);
     }
 
@@ -617,13 +593,11 @@ mod tests {
                 },
             ],
         };
-        let want = base(
-            json!({ "type": "interactive", "interactive": { "type": "list",
+        let want = base(json!({ "type": "interactive", "interactive": { "type": "list",
             "body": { "text": "Pick a department" },
             "action": { "button": "Departments", "sections": [{ "title": "Departments", "rows": [
                 { "id": "D:PWD", "title": "PWD", "description": "Roads" },
-                { "id": "D:JAL", "title": "Jal Nigam" } ] }] } } }),
-        );
+                { "id": "D:JAL", "title": "Jal Nigam" } ] }] } } }));
         assert_eq!(message_body(&citizen(), &msg, None).unwrap(), want);
     }
 
@@ -633,10 +607,7 @@ mod tests {
             name: "grievance_report_hi".into(),
             language: "hi".into(),
             params: vec!["GRV-2026-000087".into(), "done".into()],
-            quick_replies: vec![
-                "FEEDBACK:SATISFIED:G".into(),
-                "FEEDBACK:DISSATISFIED:G".into(),
-            ],
+            quick_replies: vec!["FEEDBACK:SATISFIED:G".into(), "FEEDBACK:DISSATISFIED:G".into()],
         };
         let want = base(
             json!({ "type": "template", "template": { "name": "grievance_report_hi",
@@ -666,8 +637,7 @@ mod tests {
         }
         assert!(retry(429, None) && retry(500, None) && retry(503, Some(100)));
         for code in [
-            131026, 131047, 100, 131008, 131009, 132000, 132001, 132016, 190, 0, 10, 200, 299, 368,
-            131031,
+            131026, 131047, 100, 131008, 131009, 132000, 132001, 132016, 190, 0, 10, 200, 299, 368, 131031,
         ] {
             assert!(!retry(400, Some(code)), "{code}");
         }
@@ -734,25 +704,17 @@ mod tests {
         (status, Json(body)).into_response()
     }
 
-    async fn messages(
-        State(f): State<Shared>,
-        h: HeaderMap,
-        Json(body): Json<Value>,
-    ) -> AxumResponse {
+    async fn messages(State(f): State<Shared>, h: HeaderMap, Json(body): Json<Value>) -> AxumResponse {
         note_auth(&f, &h);
         f.bodies.lock().unwrap().push(body.clone());
         if body["status"] == "read" {
             return Json(json!({ "success": true })).into_response();
         }
         match body["to"].as_str() {
-            Some("+910000000400") => {
-                graph_error(Status::BAD_REQUEST, 131047, "Re-engagement message")
-            }
+            Some("+910000000400") => graph_error(Status::BAD_REQUEST, 131047, "Re-engagement message"),
             Some("+910000000500") => (Status::INTERNAL_SERVER_ERROR, "boom").into_response(),
-            _ => {
-                Json(json!({ "messaging_product": "whatsapp", "messages": [{ "id": "wamid.OK" }] }))
-                    .into_response()
-            }
+            _ => Json(json!({ "messaging_product": "whatsapp", "messages": [{ "id": "wamid.OK" }] }))
+                .into_response(),
         }
     }
 
@@ -767,15 +729,16 @@ mod tests {
         }
         let n = f.lookups.fetch_add(1, Ordering::SeqCst) + 1;
         let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(JPEG));
-        Json(json!({ "messaging_product": "whatsapp", "url": format!("http://{}/dl/{n}", f.addr),
-            "mime_type": "image/jpeg", "sha256": sha, "file_size": JPEG.len().to_string(), "id": id }))
+        Json(
+            json!({ "messaging_product": "whatsapp", "url": format!("http://{}/dl/{n}", f.addr),
+            "mime_type": "image/jpeg", "sha256": sha, "file_size": JPEG.len().to_string(), "id": id }),
+        )
         .into_response()
     }
 
     async fn download(State(f): State<Shared>, Path(n): Path<usize>, h: HeaderMap) -> AxumResponse {
         note_auth(&f, &h);
-        if h.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {TOKEN}"))
-        {
+        if h.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {TOKEN}")) {
             return graph_error(Status::UNAUTHORIZED, 190, "no token");
         }
         match n {
@@ -869,10 +832,7 @@ mod tests {
             .send(&Phone::new("910000000500"), &msg, None)
             .await
             .unwrap_err();
-        assert!(
-            matches!(err, SendError::Retryable { code: None, .. }),
-            "{err:?}"
-        );
+        assert!(matches!(err, SendError::Retryable { code: None, .. }), "{err:?}");
 
         api.mark_read("wamid.IN").await.unwrap();
         let last = fake.bodies.lock().unwrap().last().cloned().unwrap();
@@ -901,13 +861,7 @@ mod tests {
 
         let err = api.download_media("404").await.unwrap_err();
         assert!(
-            matches!(
-                err,
-                SendError::Permanent {
-                    code: Some(100),
-                    ..
-                }
-            ),
+            matches!(err, SendError::Permanent { code: Some(100), .. }),
             "{err:?}"
         );
         let err = api.download_media("../x").await.unwrap_err();
@@ -941,17 +895,10 @@ mod tests {
         drop(listener);
         let api = client(&format!("http://{addr}/graph"));
         let err = api
-            .send(
-                &citizen(),
-                &OutboundMessage::Text { body: "x".into() },
-                None,
-            )
+            .send(&citizen(), &OutboundMessage::Text { body: "x".into() }, None)
             .await
             .unwrap_err();
-        assert!(
-            matches!(err, SendError::Retryable { code: None, .. }),
-            "{err:?}"
-        );
+        assert!(matches!(err, SendError::Retryable { code: None, .. }), "{err:?}");
         assert!(!format!("{err}").contains(TOKEN));
     }
 }

@@ -91,38 +91,92 @@ impl Line {
 pub enum Notice {
     // --- to citizens
     Welcome,
-    Registered { id: ComplaintId },
-    Status { lines: Vec<Line> },
-    NotYours { id: ComplaintId },
-    SameOrNew { id: ComplaintId, subject: String },
-    Added { id: ComplaintId },
-    AskReason { id: ComplaintId },
-    ThanksSatisfied { id: ComplaintId },
-    ReasonNoted { id: ComplaintId },
-    Rejected { id: ComplaintId, reason: String },
-    ClosedNoFeedback { id: ComplaintId },
+    Registered {
+        id: ComplaintId,
+    },
+    Status {
+        lines: Vec<Line>,
+    },
+    NotYours {
+        id: ComplaintId,
+    },
+    SameOrNew {
+        id: ComplaintId,
+        subject: String,
+    },
+    Added {
+        id: ComplaintId,
+    },
+    AskReason {
+        id: ComplaintId,
+    },
+    ThanksSatisfied {
+        id: ComplaintId,
+    },
+    ReasonNoted {
+        id: ComplaintId,
+    },
+    Rejected {
+        id: ComplaintId,
+        reason: String,
+    },
+    ClosedNoFeedback {
+        id: ComplaintId,
+    },
     Unsupported,
     MediaTooLarge,
     // --- to officers
-    ReportReceived { id: ComplaintId },
-    WhichComplaint { lines: Vec<Line> },
-    Pending { lines: Vec<Line> },
+    ReportReceived {
+        id: ComplaintId,
+    },
+    WhichComplaint {
+        lines: Vec<Line>,
+    },
+    Pending {
+        lines: Vec<Line>,
+    },
     OfficerHelp,
     /// The complainant said why they were not satisfied (to the officer and the control room).
-    ComplainantReason { id: ComplaintId, reason: String },
+    ComplainantReason {
+        id: ComplaintId,
+        reason: String,
+    },
     // --- to the control room and supervisors
-    Unassigned { id: ComplaintId, subject: String, why: String },
-    Dissatisfied { id: ComplaintId, department: Option<String>, reopen_count: u32 },
-    DeliveryFailed { id: ComplaintId, who: String, code: i64 },
-    Assigned { id: ComplaintId, department: String },
-    Overdue { id: ComplaintId, department: Option<String>, due_at: Option<DateTime<Utc>>, level: u32 },
+    Unassigned {
+        id: ComplaintId,
+        subject: String,
+        why: String,
+    },
+    Dissatisfied {
+        id: ComplaintId,
+        department: Option<String>,
+        reopen_count: u32,
+    },
+    DeliveryFailed {
+        id: ComplaintId,
+        who: String,
+        code: i64,
+    },
+    Assigned {
+        id: ComplaintId,
+        department: String,
+    },
+    Overdue {
+        id: ComplaintId,
+        department: Option<String>,
+        due_at: Option<DateTime<Utc>>,
+        level: u32,
+    },
     ControlRoomHelp,
     NotAllowed,
 }
 
 fn date(cfg: &DistrictConfig, t: &Option<DateTime<Utc>>) -> String {
     match t {
-        Some(t) => t.with_timezone(&cfg.timezone()).format("%d-%m-%Y %H:%M").to_string(),
+        Some(t) => t
+            .with_timezone(&cfg.timezone())
+            .format("%d-%m-%Y %H:%M")
+            .to_string(),
         None => "-".into(),
     }
 }
@@ -200,7 +254,10 @@ pub fn clip(s: &str, max_chars: usize) -> String {
 }
 
 fn only(o: Outgoing) -> Rendered {
-    Rendered { free_form: vec![o], template: None }
+    Rendered {
+        free_form: vec![o],
+        template: None,
+    }
 }
 
 pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
@@ -356,7 +413,7 @@ pub fn new_complaint(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
     let label = dept(cfg, &c.department);
     let due = date(cfg, &c.due_at);
     let reopened = if c.reopen_count > 0 {
-        format!("\n⚠ दोबारा खोली गई (शिकायतकर्ता असंतुष्ट) / Reopened (complainant not satisfied)")
+        "\n⚠ दोबारा खोली गई (शिकायतकर्ता असंतुष्ट) / Reopened (complainant not satisfied)".to_string()
     } else {
         String::new()
     };
@@ -365,9 +422,15 @@ pub fn new_complaint(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
         "नई शिकायत {} — {label}\n{subject}\nआख्या की अंतिम तिथि / Report due: {due}{reopened}\n\nNew complaint {} — please accept, or say it is not your department.",
         c.id, c.id
     );
-    let ids = [Action::Accept(c.id.clone()).id(), Action::NotMine(c.id.clone()).id()];
+    let ids = [
+        Action::Accept(c.id.clone()).id(),
+        Action::NotMine(c.id.clone()).id(),
+    ];
     Rendered {
-        free_form: vec![buttons(clip(&body, 1024), &[(ids[0].clone(), ACCEPT), (ids[1].clone(), NOT_MINE)])],
+        free_form: vec![buttons(
+            clip(&body, 1024),
+            &[(ids[0].clone(), ACCEPT), (ids[1].clone(), NOT_MINE)],
+        )],
         template: Some(OutboundMessage::Template {
             name: cfg.templates.new_complaint.clone(),
             language: cfg.templates.language.clone(),
@@ -396,7 +459,11 @@ pub fn complaint_details(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
         c.id,
         dept(cfg, &c.department),
         date(cfg, &c.due_at),
-        if c.text.is_empty() { "(केवल मीडिया / media only)" } else { &c.text }
+        if c.text.is_empty() {
+            "(केवल मीडिया / media only)"
+        } else {
+            &c.text
+        }
     );
     if let Some(l) = &c.location {
         body.push_str(&format!(
@@ -409,9 +476,15 @@ pub fn complaint_details(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
     body.push_str("\n\nआख्या भेजने के लिए इस संदेश का जवाब दें। / Reply to this message with your report.");
     let mut free_form = vec![text(clip(&body, 4096))];
     for (i, m) in c.media.iter().enumerate() {
-        free_form.push(media_message(m, Some(format!("{} ({}/{})", c.id, i + 1, c.media.len()))));
+        free_form.push(media_message(
+            m,
+            Some(format!("{} ({}/{})", c.id, i + 1, c.media.len())),
+        ));
     }
-    Rendered { free_form, template: None }
+    Rendered {
+        free_form,
+        template: None,
+    }
 }
 
 /// The officer's report with every piece of evidence and the feedback buttons. Outside the
@@ -427,9 +500,20 @@ pub fn report_to_citizen(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
         4096,
     ))];
     for (i, m) in report.media.iter().enumerate() {
-        free_form.push(media_message(m, Some(format!("साक्ष्य / Evidence {}/{} — {}", i + 1, report.media.len(), c.id))));
+        free_form.push(media_message(
+            m,
+            Some(format!(
+                "साक्ष्य / Evidence {}/{} — {}",
+                i + 1,
+                report.media.len(),
+                c.id
+            )),
+        ));
     }
-    let ids = [Action::Satisfied(c.id.clone()).id(), Action::Dissatisfied(c.id.clone()).id()];
+    let ids = [
+        Action::Satisfied(c.id.clone()).id(),
+        Action::Dissatisfied(c.id.clone()).id(),
+    ];
     free_form.push(buttons(
         format!(
             "क्या आप शिकायत {} पर हुई कार्रवाई से संतुष्ट हैं? {} दिन में उत्तर न मिलने पर शिकायत बंद हो जाएगी।\n\nAre you satisfied with the action taken on complaint {}? Without an answer in {} days it will be closed.",
@@ -456,33 +540,72 @@ mod tests {
 
     fn every_notice() -> Vec<Notice> {
         let id = ComplaintId::new("AMT", 2026, 7);
-        let line = Line { id: id.clone(), status: Status::Forwarded, subject: "पानी".into(), department: Some("water".into()), due_at: None };
+        let line = Line {
+            id: id.clone(),
+            status: Status::Forwarded,
+            subject: "पानी".into(),
+            department: Some("water".into()),
+            due_at: None,
+        };
         vec![
             Notice::Welcome,
             Notice::Registered { id: id.clone() },
             Notice::Status { lines: vec![] },
-            Notice::Status { lines: vec![line.clone()] },
+            Notice::Status {
+                lines: vec![line.clone()],
+            },
             Notice::NotYours { id: id.clone() },
-            Notice::SameOrNew { id: id.clone(), subject: "x".into() },
+            Notice::SameOrNew {
+                id: id.clone(),
+                subject: "x".into(),
+            },
             Notice::Added { id: id.clone() },
             Notice::AskReason { id: id.clone() },
             Notice::ThanksSatisfied { id: id.clone() },
             Notice::ReasonNoted { id: id.clone() },
-            Notice::Rejected { id: id.clone(), reason: "r".into() },
+            Notice::Rejected {
+                id: id.clone(),
+                reason: "r".into(),
+            },
             Notice::ClosedNoFeedback { id: id.clone() },
             Notice::Unsupported,
             Notice::MediaTooLarge,
             Notice::ReportReceived { id: id.clone() },
-            Notice::WhichComplaint { lines: vec![line.clone()] },
+            Notice::WhichComplaint {
+                lines: vec![line.clone()],
+            },
             Notice::Pending { lines: vec![] },
             Notice::Pending { lines: vec![line] },
             Notice::OfficerHelp,
-            Notice::ComplainantReason { id: id.clone(), reason: "r".into() },
-            Notice::Unassigned { id: id.clone(), subject: "s".into(), why: "w".into() },
-            Notice::Dissatisfied { id: id.clone(), department: None, reopen_count: 1 },
-            Notice::DeliveryFailed { id: id.clone(), who: "91******5678".into(), code: 131026 },
-            Notice::Assigned { id, department: "water".into() },
-            Notice::Overdue { id: ComplaintId::new("AMT", 2026, 8), department: None, due_at: None, level: 1 },
+            Notice::ComplainantReason {
+                id: id.clone(),
+                reason: "r".into(),
+            },
+            Notice::Unassigned {
+                id: id.clone(),
+                subject: "s".into(),
+                why: "w".into(),
+            },
+            Notice::Dissatisfied {
+                id: id.clone(),
+                department: None,
+                reopen_count: 1,
+            },
+            Notice::DeliveryFailed {
+                id: id.clone(),
+                who: "91******5678".into(),
+                code: 131026,
+            },
+            Notice::Assigned {
+                id,
+                department: "water".into(),
+            },
+            Notice::Overdue {
+                id: ComplaintId::new("AMT", 2026, 8),
+                department: None,
+                due_at: None,
+                level: 1,
+            },
             Notice::ControlRoomHelp,
             Notice::NotAllowed,
         ]
@@ -521,13 +644,18 @@ mod tests {
                 check_limits(o);
             }
             let first = match &r.free_form[0].message {
-                OutboundMessage::Text { body } | OutboundMessage::Buttons { body, .. } | OutboundMessage::List { body, .. } => body.clone(),
+                OutboundMessage::Text { body }
+                | OutboundMessage::Buttons { body, .. }
+                | OutboundMessage::List { body, .. } => body.clone(),
                 other => panic!("{other:?}"),
             };
             let hindi = first.find(|c: char| ('\u{0900}'..='\u{097F}').contains(&c));
             let english = first.find(|c: char| c.is_ascii_alphabetic() && c != 'A' && c != 'M' && c != 'T');
             assert!(hindi.is_some() && english.is_some(), "not bilingual: {first}");
-            assert!(hindi < english || first.starts_with("आप") || first.starts_with('•'), "Hindi first: {first}");
+            assert!(
+                hindi < english || first.starts_with("आप") || first.starts_with('•'),
+                "Hindi first: {first}"
+            );
         }
     }
 
@@ -546,7 +674,10 @@ mod tests {
         ] {
             assert_eq!(Action::parse(&a.id()), Some(a));
         }
-        assert_eq!(Action::parse("FEEDBACK:DISSATISFIED:AMT-2026-000123"), Some(Action::Dissatisfied(id)));
+        assert_eq!(
+            Action::parse("FEEDBACK:DISSATISFIED:AMT-2026-000123"),
+            Some(Action::Dissatisfied(id))
+        );
         assert_eq!(Action::parse("feedback:maybe:AMT-2026-000123"), None);
         assert_eq!(Action::parse("संतुष्ट"), None);
     }
@@ -554,7 +685,12 @@ mod tests {
     #[test]
     fn report_carries_every_piece_of_evidence() {
         let cfg = sample();
-        let mut c = Complaint::new(ComplaintId::new("AMT", 2026, 1), Phone::new("919812345678"), None, Utc::now());
+        let mut c = Complaint::new(
+            ComplaintId::new("AMT", 2026, 1),
+            Phone::new("919812345678"),
+            None,
+            Utc::now(),
+        );
         c.department = Some("water".into());
         let item = |n: usize| MediaItem {
             wamid: format!("w{n}"),
@@ -567,11 +703,19 @@ mod tests {
             filename: None,
             voice: false,
         };
-        c.report = Some(crate::complaint::Report { text: "पाइप बदला".into(), media: vec![item(1), item(2)], ..Default::default() });
+        c.report = Some(crate::complaint::Report {
+            text: "पाइप बदला".into(),
+            media: vec![item(1), item(2)],
+            ..Default::default()
+        });
         let r = report_to_citizen(&c, &cfg);
         assert_eq!(r.free_form.len(), 4);
-        assert!(matches!(r.template, Some(OutboundMessage::Template { ref quick_replies, .. }) if quick_replies.len() == 2));
+        assert!(
+            matches!(r.template, Some(OutboundMessage::Template { ref quick_replies, .. }) if quick_replies.len() == 2)
+        );
         let n = new_complaint(&c, &cfg);
-        assert!(matches!(n.template, Some(OutboundMessage::Template { ref params, .. }) if params.len() == 4));
+        assert!(
+            matches!(n.template, Some(OutboundMessage::Template { ref params, .. }) if params.len() == 4)
+        );
     }
 }

@@ -48,7 +48,11 @@ pub enum Command {
     /// The report with its evidence and the feedback buttons to the complainant (notifier).
     DeliverReport { id: ComplaintId },
     /// Tell one person something (either consumer).
-    Tell { to: Phone, complaint: Option<ComplaintId>, notice: Notice },
+    Tell {
+        to: Phone,
+        complaint: Option<ComplaintId>,
+        notice: Notice,
+    },
 }
 
 impl Command {
@@ -87,7 +91,11 @@ pub struct Envelope {
 
 impl Envelope {
     pub fn new(key: impl Into<String>, command: Command) -> Self {
-        Self { v: VERSION, key: key.into(), command }
+        Self {
+            v: VERSION,
+            key: key.into(),
+            command,
+        }
     }
 
     pub fn to_json(&self) -> String {
@@ -99,7 +107,10 @@ impl Envelope {
         let env: Envelope =
             serde_json::from_str(s).map_err(|e| crate::CoreError::Malformed(e.to_string()))?;
         if env.v != VERSION {
-            return Err(crate::CoreError::Malformed(format!("unknown command version {}", env.v)));
+            return Err(crate::CoreError::Malformed(format!(
+                "unknown command version {}",
+                env.v
+            )));
         }
         Ok(env)
     }
@@ -118,11 +129,21 @@ pub struct Outbound {
 
 impl Outbound {
     pub fn relay(key: impl Into<String>, command: Command) -> Self {
-        Self { queue: QueueName::Relay, envelope: Envelope::new(key, command), group: None, delay_seconds: 0 }
+        Self {
+            queue: QueueName::Relay,
+            envelope: Envelope::new(key, command),
+            group: None,
+            delay_seconds: 0,
+        }
     }
 
     pub fn notify(key: impl Into<String>, command: Command) -> Self {
-        Self { queue: QueueName::Notify, envelope: Envelope::new(key, command), group: None, delay_seconds: 0 }
+        Self {
+            queue: QueueName::Notify,
+            envelope: Envelope::new(key, command),
+            group: None,
+            delay_seconds: 0,
+        }
     }
 
     pub fn delayed(mut self, seconds: u32) -> Self {
@@ -137,9 +158,17 @@ mod tests {
 
     #[test]
     fn envelopes_round_trip_and_check_version() {
-        let env = Envelope::new("settle:AMT-2026-000001", Command::SettleComplaint { id: ComplaintId::new("AMT", 2026, 1) });
+        let env = Envelope::new(
+            "settle:AMT-2026-000001",
+            Command::SettleComplaint {
+                id: ComplaintId::new("AMT", 2026, 1),
+            },
+        );
         let json = env.to_json();
-        assert_eq!(json, r#"{"v":1,"key":"settle:AMT-2026-000001","kind":"settle_complaint","id":"AMT-2026-000001"}"#);
+        assert_eq!(
+            json,
+            r#"{"v":1,"key":"settle:AMT-2026-000001","kind":"settle_complaint","id":"AMT-2026-000001"}"#
+        );
         assert_eq!(Envelope::from_json(&json), Ok(env));
         assert!(Envelope::from_json(&json.replace("\"v\":1", "\"v\":9")).is_err());
         assert!(Envelope::from_json("{}").is_err());

@@ -141,9 +141,16 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum Feedback {
-    Satisfied { at: DateTime<Utc> },
-    Dissatisfied { at: DateTime<Utc>, reason: Option<String> },
-    NoAnswer { at: DateTime<Utc> },
+    Satisfied {
+        at: DateTime<Utc>,
+    },
+    Dissatisfied {
+        at: DateTime<Utc>,
+        reason: Option<String>,
+    },
+    NoAnswer {
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,12 +191,7 @@ pub struct Complaint {
 }
 
 impl Complaint {
-    pub fn new(
-        id: ComplaintId,
-        complainant: Phone,
-        name: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Self {
+    pub fn new(id: ComplaintId, complainant: Phone, name: Option<String>, now: DateTime<Utc>) -> Self {
         Self {
             id,
             version: 0,

@@ -26,9 +26,16 @@ impl Draft {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "question", rename_all = "snake_case")]
 pub enum Pending {
-    SameOrNew { complaint: ComplaintId, held: Vec<InboundMessage> },
-    DissatisfactionReason { complaint: ComplaintId },
-    WhichComplaint { held: Vec<InboundMessage> },
+    SameOrNew {
+        complaint: ComplaintId,
+        held: Vec<InboundMessage>,
+    },
+    DissatisfactionReason {
+        complaint: ComplaintId,
+    },
+    WhichComplaint {
+        held: Vec<InboundMessage>,
+    },
 }
 
 /// Per-person state (the conversations table).
@@ -46,21 +53,58 @@ pub struct Conversation {
 
 impl Conversation {
     pub fn new(phone: Phone) -> Self {
-        Self { phone, last_inbound_at: None, draft: None, report_draft: None, pending: None, version: 0 }
+        Self {
+            phone,
+            last_inbound_at: None,
+            draft: None,
+            report_draft: None,
+            pending: None,
+            version: 0,
+        }
     }
 
     pub fn window_open(&self, now: DateTime<Utc>) -> bool {
-        self.last_inbound_at.is_some_and(|t| now - t < chrono::Duration::hours(24))
+        self.last_inbound_at
+            .is_some_and(|t| now - t < chrono::Duration::hours(24))
     }
 }
 
 const GREETINGS: &[&str] = &[
-    "hi", "hii", "hiii", "hello", "helo", "hey", "namaste", "namaskar", "namaskaar", "pranam",
-    "ram ram", "jai hind", "good morning", "good evening", "good afternoon", "नमस्ते", "नमस्कार",
-    "प्रणाम", "राम राम", "जय हिंद", "हेलो", "हैलो", "हाय",
+    "hi",
+    "hii",
+    "hiii",
+    "hello",
+    "helo",
+    "hey",
+    "namaste",
+    "namaskar",
+    "namaskaar",
+    "pranam",
+    "ram ram",
+    "jai hind",
+    "good morning",
+    "good evening",
+    "good afternoon",
+    "नमस्ते",
+    "नमस्कार",
+    "प्रणाम",
+    "राम राम",
+    "जय हिंद",
+    "हेलो",
+    "हैलो",
+    "हाय",
 ];
 const POLITE: &[&str] = &["sir", "ji", "जी", "सर", "madam", "मैडम", "sahab", "साहब"];
-const STATUS: &[&str] = &["status", "स्थिति", "sthiti", "stithi", "स्टेटस", "स्टेटस?", "meri shikayat", "मेरी शिकायत"];
+const STATUS: &[&str] = &[
+    "status",
+    "स्थिति",
+    "sthiti",
+    "stithi",
+    "स्टेटस",
+    "स्टेटस?",
+    "meri shikayat",
+    "मेरी शिकायत",
+];
 const PENDING: &[&str] = &["pending", "लंबित", "lambit", "pending list", "लंबित सूची"];
 
 /// What a citizen's text means before any complaint logic.
@@ -143,9 +187,11 @@ pub fn match_officer_message(
     report_draft: Option<&Draft>,
     now: DateTime<Utc>,
 ) -> Option<ComplaintId> {
-    replied_to
-        .or(in_text)
-        .or_else(|| report_draft.filter(|d| d.is_open(now)).map(|d| d.complaint.clone()))
+    replied_to.or(in_text).or_else(|| {
+        report_draft
+            .filter(|d| d.is_open(now))
+            .map(|d| d.complaint.clone())
+    })
 }
 
 #[cfg(test)]
@@ -155,16 +201,29 @@ mod tests {
 
     #[test]
     fn greetings_status_and_content() {
-        for g in ["hi", "Hello sir", "नमस्ते जी", "राम राम", "🙏", "Namaste!!"] {
+        for g in ["hi", "Hello sir", "नमस्ते जी", "राम राम", "🙏", "Namaste!!"]
+        {
             assert_eq!(classify_citizen_text(g, "AMT"), CitizenText::Greeting, "{g}");
         }
         assert_eq!(classify_citizen_text("status", "AMT"), CitizenText::Status(None));
         assert_eq!(classify_citizen_text("स्थिति", "AMT"), CitizenText::Status(None));
         let id = ComplaintId::new("AMT", 2026, 5);
-        assert_eq!(classify_citizen_text("status AMT-2026-000005", "AMT"), CitizenText::Status(Some(id.clone())));
-        assert_eq!(classify_citizen_text("amt-2026-5", "AMT"), CitizenText::Status(Some(id)));
-        assert_eq!(classify_citizen_text("नमस्ते, हमारे गांव में पानी नहीं आ रहा", "AMT"), CitizenText::Content);
-        assert_eq!(classify_citizen_text("hi bijli nahi hai", "AMT"), CitizenText::Content);
+        assert_eq!(
+            classify_citizen_text("status AMT-2026-000005", "AMT"),
+            CitizenText::Status(Some(id.clone()))
+        );
+        assert_eq!(
+            classify_citizen_text("amt-2026-5", "AMT"),
+            CitizenText::Status(Some(id))
+        );
+        assert_eq!(
+            classify_citizen_text("नमस्ते, हमारे गांव में पानी नहीं आ रहा", "AMT"),
+            CitizenText::Content
+        );
+        assert_eq!(
+            classify_citizen_text("hi bijli nahi hai", "AMT"),
+            CitizenText::Content
+        );
         assert!(is_pending_request("Pending"));
         assert!(is_pending_request("लंबित"));
     }
@@ -175,10 +234,19 @@ mod tests {
         let id = ComplaintId::new("AMT", 2026, 1);
         let mut conv = Conversation::new(Phone::new("919812345678"));
         assert_eq!(place_citizen_content(&conv, None, now), Placement::Register);
-        conv.draft = Some(Draft { complaint: id.clone(), settles_at: now + Duration::seconds(60) });
-        assert_eq!(place_citizen_content(&conv, Some(&id), now), Placement::JoinDraft(id.clone()));
+        conv.draft = Some(Draft {
+            complaint: id.clone(),
+            settles_at: now + Duration::seconds(60),
+        });
+        assert_eq!(
+            place_citizen_content(&conv, Some(&id), now),
+            Placement::JoinDraft(id.clone())
+        );
         let later = now + Duration::seconds(61);
-        assert_eq!(place_citizen_content(&conv, Some(&id), later), Placement::AskSameOrNew(id.clone()));
+        assert_eq!(
+            place_citizen_content(&conv, Some(&id), later),
+            Placement::AskSameOrNew(id.clone())
+        );
         // A closed complaint's draft does not capture new messages.
         assert_eq!(place_citizen_content(&conv, None, now), Placement::Register);
     }
@@ -188,11 +256,23 @@ mod tests {
         let now = Utc::now();
         let a = ComplaintId::new("AMT", 2026, 1);
         let b = ComplaintId::new("AMT", 2026, 2);
-        let d = Draft { complaint: b.clone(), settles_at: now + Duration::seconds(30) };
-        assert_eq!(match_officer_message(Some(a.clone()), Some(b.clone()), Some(&d), now), Some(a.clone()));
-        assert_eq!(match_officer_message(None, Some(a.clone()), Some(&d), now), Some(a));
+        let d = Draft {
+            complaint: b.clone(),
+            settles_at: now + Duration::seconds(30),
+        };
+        assert_eq!(
+            match_officer_message(Some(a.clone()), Some(b.clone()), Some(&d), now),
+            Some(a.clone())
+        );
+        assert_eq!(
+            match_officer_message(None, Some(a.clone()), Some(&d), now),
+            Some(a)
+        );
         assert_eq!(match_officer_message(None, None, Some(&d), now), Some(b));
-        assert_eq!(match_officer_message(None, None, Some(&d), now + Duration::seconds(31)), None);
+        assert_eq!(
+            match_officer_message(None, None, Some(&d), now + Duration::seconds(31)),
+            None
+        );
     }
 
     #[test]

@@ -44,7 +44,10 @@ pub struct Sender {
 impl Sender {
     /// How we key a person: the wa_id when present, else the BSUID.
     pub fn key(&self) -> String {
-        self.wa_id.clone().or_else(|| self.user_id.clone()).unwrap_or_default()
+        self.wa_id
+            .clone()
+            .or_else(|| self.user_id.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -63,20 +66,46 @@ pub struct InboundMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Body {
-    Text { text: String },
+    Text {
+        text: String,
+    },
     Media(MediaRef),
-    Location { latitude: f64, longitude: f64, name: Option<String>, address: Option<String> },
-    Contacts { summary: String },
-    Reaction { message_id: String, emoji: String },
+    Location {
+        latitude: f64,
+        longitude: f64,
+        name: Option<String>,
+        address: Option<String>,
+    },
+    Contacts {
+        summary: String,
+    },
+    Reaction {
+        message_id: String,
+        emoji: String,
+    },
     /// A tap on our reply button or list row: route on `id`, never the title.
-    Interactive { id: String, title: String },
+    Interactive {
+        id: String,
+        title: String,
+    },
     /// A tap on a template quick-reply button: `payload` is what we set when sending.
-    TemplateButton { payload: String, text: String },
+    TemplateButton {
+        payload: String,
+        text: String,
+    },
     /// A type WhatsApp could not deliver to us (poll, edit …), or a media error such as 131052.
-    Unsupported { kind: String, error_code: Option<i64> },
-    System { kind: String, new_wa_id: Option<String> },
+    Unsupported {
+        kind: String,
+        error_code: Option<i64>,
+    },
+    System {
+        kind: String,
+        new_wa_id: Option<String>,
+    },
     /// A type this version does not know; answered politely, never a crash.
-    Unknown { kind: String },
+    Unknown {
+        kind: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,14 +186,16 @@ fn ts(v: &Value) -> i64 {
 }
 
 fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 /// Splits a webhook body into events. Anything that is not a WhatsApp messages notification
 /// yields no events (and is acknowledged); malformed JSON is an error.
 pub fn parse_notification(body: &[u8]) -> Result<Vec<InboundEvent>, CoreError> {
-    let root: Value =
-        serde_json::from_slice(body).map_err(|e| CoreError::Malformed(e.to_string()))?;
+    let root: Value = serde_json::from_slice(body).map_err(|e| CoreError::Malformed(e.to_string()))?;
     let mut out = Vec::new();
     if root.get("object").and_then(Value::as_str) != Some("whatsapp_business_account") {
         return Ok(out);
@@ -174,7 +205,9 @@ pub fn parse_notification(body: &[u8]) -> Result<Vec<InboundEvent>, CoreError> {
             if change.get("field").and_then(Value::as_str) != Some("messages") {
                 continue;
             }
-            let Some(value) = change.get("value") else { continue };
+            let Some(value) = change.get("value") else {
+                continue;
+            };
             let contacts = arr(value, "contacts");
             for m in arr(value, "messages") {
                 if let Some(msg) = parse_message(m, contacts) {
@@ -199,8 +232,18 @@ fn parse_message(m: &Value, contacts: &[Value]) -> Option<InboundMessage> {
     let contact = contacts
         .iter()
         .find(|c| wa_id.is_some() && s(c, "wa_id") == wa_id)
-        .or_else(|| contacts.iter().find(|c| user_id.is_some() && s(c, "user_id") == user_id))
-        .or_else(|| if contacts.len() == 1 { contacts.first() } else { None });
+        .or_else(|| {
+            contacts
+                .iter()
+                .find(|c| user_id.is_some() && s(c, "user_id") == user_id)
+        })
+        .or_else(|| {
+            if contacts.len() == 1 {
+                contacts.first()
+            } else {
+                None
+            }
+        });
     let name = contact.and_then(|c| c.get("profile")).and_then(|p| s(p, "name"));
     let user_id = user_id.or_else(|| contact.and_then(|c| s(c, "user_id")));
     let wa_id = wa_id.or_else(|| contact.and_then(|c| s(c, "wa_id")));
@@ -216,18 +259,25 @@ fn parse_message(m: &Value, contacts: &[Value]) -> Option<InboundMessage> {
         context_id: context.and_then(|c| s(c, "id")),
         forwarded: context.is_some_and(|c| {
             c.get("forwarded").and_then(Value::as_bool).unwrap_or(false)
-                || c.get("frequently_forwarded").and_then(Value::as_bool).unwrap_or(false)
+                || c.get("frequently_forwarded")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false)
         }),
         body: parse_body(&kind, m),
     })
 }
 
 fn error_code(m: &Value) -> Option<i64> {
-    arr(m, "errors").first().and_then(|e| e.get("code")).and_then(Value::as_i64)
+    arr(m, "errors")
+        .first()
+        .and_then(|e| e.get("code"))
+        .and_then(Value::as_i64)
 }
 
 fn parse_body(kind: &str, m: &Value) -> Body {
-    let unknown = || Body::Unknown { kind: kind.to_string() };
+    let unknown = || Body::Unknown {
+        kind: kind.to_string(),
+    };
     let inner = m.get(kind).unwrap_or(&Value::Null);
     match kind {
         "text" => match s(inner, "body") {
@@ -237,7 +287,10 @@ fn parse_body(kind: &str, m: &Value) -> Body {
         "image" | "video" | "audio" | "document" | "sticker" => {
             let (Some(media_kind), Some(media_id)) = (MediaKind::parse(kind), s(inner, "id")) else {
                 // Media we cannot fetch (e.g. 131052, over 100 MB) arrives without an id.
-                return Body::Unsupported { kind: kind.to_string(), error_code: error_code(m) };
+                return Body::Unsupported {
+                    kind: kind.to_string(),
+                    error_code: error_code(m),
+                };
             };
             Body::Media(MediaRef {
                 kind: media_kind,
@@ -263,13 +316,19 @@ fn parse_body(kind: &str, m: &Value) -> Body {
             _ => unknown(),
         },
         "contacts" => {
-            let cards = m.get("contacts").and_then(Value::as_array).cloned().unwrap_or_default();
+            let cards = m
+                .get("contacts")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let summary = cards
                 .iter()
                 .map(|c| {
-                    let name = c.get("name").and_then(|n| s(n, "formatted_name")).unwrap_or_default();
-                    let phones: Vec<String> =
-                        arr(c, "phones").iter().filter_map(|p| s(p, "phone")).collect();
+                    let name = c
+                        .get("name")
+                        .and_then(|n| s(n, "formatted_name"))
+                        .unwrap_or_default();
+                    let phones: Vec<String> = arr(c, "phones").iter().filter_map(|p| s(p, "phone")).collect();
                     format!("{name} {}", phones.join(", ")).trim().to_string()
                 })
                 .collect::<Vec<_>>()
@@ -283,13 +342,17 @@ fn parse_body(kind: &str, m: &Value) -> Body {
         "interactive" => {
             let itype = s(inner, "type").unwrap_or_default();
             match inner.get(itype.as_str()) {
-                Some(reply) if itype == "button_reply" || itype == "list_reply" => {
-                    match s(reply, "id") {
-                        Some(id) => Body::Interactive { id, title: s(reply, "title").unwrap_or_default() },
-                        None => unknown(),
-                    }
-                }
-                _ => Body::Unsupported { kind: format!("interactive:{itype}"), error_code: None },
+                Some(reply) if itype == "button_reply" || itype == "list_reply" => match s(reply, "id") {
+                    Some(id) => Body::Interactive {
+                        id,
+                        title: s(reply, "title").unwrap_or_default(),
+                    },
+                    None => unknown(),
+                },
+                _ => Body::Unsupported {
+                    kind: format!("interactive:{itype}"),
+                    error_code: None,
+                },
             }
         }
         "button" => Body::TemplateButton {
@@ -313,11 +376,15 @@ fn parse_status(st: &Value) -> Option<StatusUpdate> {
     Some(StatusUpdate {
         wamid: s(st, "id")?,
         status: DeliveryStatus::parse(&s(st, "status")?)?,
-        recipient: s(st, "recipient_id").or_else(|| s(st, "recipient_user_id")).unwrap_or_default(),
+        recipient: s(st, "recipient_id")
+            .or_else(|| s(st, "recipient_user_id"))
+            .unwrap_or_default(),
         timestamp: ts(st),
         error_code: first_error.and_then(|e| e.get("code")).and_then(Value::as_i64),
         error_detail: first_error.and_then(|e| {
-            e.get("error_data").and_then(|d| s(d, "details")).or_else(|| s(e, "title"))
+            e.get("error_data")
+                .and_then(|d| s(d, "details"))
+                .or_else(|| s(e, "title"))
         }),
     })
 }
@@ -337,7 +404,10 @@ mod tests {
     }
 
     fn one(m: Value) -> InboundMessage {
-        match parse_notification(&wrap(json!([m]), json!([]))).expect("parse").pop() {
+        match parse_notification(&wrap(json!([m]), json!([])))
+            .expect("parse")
+            .pop()
+        {
             Some(InboundEvent::Message(msg)) => msg,
             other => panic!("expected a message, got {other:?}"),
         }
@@ -346,16 +416,25 @@ mod tests {
     #[test]
     fn parses_every_message_type() {
         let base = |t: &str, inner: Value| {
-            let mut m = json!({"from":"919812345678","id":format!("wamid.{t}"),"timestamp":"1790000000","type":t});
+            let mut m =
+                json!({"from":"919812345678","id":format!("wamid.{t}"),"timestamp":"1790000000","type":t});
             m[t] = inner;
             m
         };
         let m = one(base("text", json!({"body":"पानी नहीं आ रहा"})));
-        assert_eq!(m.body, Body::Text { text: "पानी नहीं आ रहा".into() });
+        assert_eq!(
+            m.body,
+            Body::Text {
+                text: "पानी नहीं आ रहा".into()
+            }
+        );
         assert_eq!(m.sender.name.as_deref(), Some("सुनीता"));
         assert_eq!(m.timestamp, 1790000000);
         for kind in ["image", "video", "audio", "document", "sticker"] {
-            let m = one(base(kind, json!({"id":"123","mime_type":"x/y","sha256":"abc=","caption":"c","voice":true})));
+            let m = one(base(
+                kind,
+                json!({"id":"123","mime_type":"x/y","sha256":"abc=","caption":"c","voice":true}),
+            ));
             match m.body {
                 Body::Media(r) => assert_eq!((r.kind.as_str(), r.media_id.as_str()), (kind, "123")),
                 other => panic!("{kind}: {other:?}"),
@@ -365,30 +444,61 @@ mod tests {
         assert!(matches!(m.body, Body::Location { name: None, .. }));
         let mut c = json!({"from":"919812345678","id":"wamid.c","timestamp":"1","type":"contacts"});
         c["contacts"] = json!([{"name":{"formatted_name":"Ramesh"},"phones":[{"phone":"+91 98390 12345"}]}]);
-        assert_eq!(one(c).body, Body::Contacts { summary: "Ramesh +91 98390 12345".into() });
+        assert_eq!(
+            one(c).body,
+            Body::Contacts {
+                summary: "Ramesh +91 98390 12345".into()
+            }
+        );
         let m = one(base("reaction", json!({"message_id":"wamid.x","emoji":"👍"})));
         assert!(matches!(m.body, Body::Reaction { .. }));
-        let mut m = base("interactive", json!({"type":"button_reply","button_reply":{"id":"feedback:satisfied:AMT-2026-000001","title":"संतुष्ट"}}));
+        let mut m = base(
+            "interactive",
+            json!({"type":"button_reply","button_reply":{"id":"feedback:satisfied:AMT-2026-000001","title":"संतुष्ट"}}),
+        );
         m["context"] = json!({"from":"916391363636","id":"wamid.ours"});
         let m = one(m);
         assert_eq!(m.context_id.as_deref(), Some("wamid.ours"));
-        assert!(matches!(m.body, Body::Interactive { ref id, .. } if id == "feedback:satisfied:AMT-2026-000001"));
-        let m = one(base("interactive", json!({"type":"list_reply","list_reply":{"id":"assign:X:water","title":"Water"}})));
+        assert!(
+            matches!(m.body, Body::Interactive { ref id, .. } if id == "feedback:satisfied:AMT-2026-000001")
+        );
+        let m = one(base(
+            "interactive",
+            json!({"type":"list_reply","list_reply":{"id":"assign:X:water","title":"Water"}}),
+        ));
         assert!(matches!(m.body, Body::Interactive { ref id, .. } if id == "assign:X:water"));
-        let m = one(base("button", json!({"payload":"officer:accept:AMT-2026-000001","text":"स्वीकार"})));
-        assert!(matches!(m.body, Body::TemplateButton { ref payload, .. } if payload == "officer:accept:AMT-2026-000001"));
+        let m = one(base(
+            "button",
+            json!({"payload":"officer:accept:AMT-2026-000001","text":"स्वीकार"}),
+        ));
+        assert!(
+            matches!(m.body, Body::TemplateButton { ref payload, .. } if payload == "officer:accept:AMT-2026-000001")
+        );
         let mut m = base("unsupported", json!({"type":"poll_creation"}));
         m["errors"] = json!([{"code":131051}]);
-        assert_eq!(one(m).body, Body::Unsupported { kind: "poll_creation".into(), error_code: Some(131051) });
-        let m = one(base("system", json!({"type":"user_changed_number","wa_id":"919795123456"})));
-        assert!(matches!(m.body, Body::System { ref new_wa_id, .. } if new_wa_id.as_deref() == Some("919795123456")));
+        assert_eq!(
+            one(m).body,
+            Body::Unsupported {
+                kind: "poll_creation".into(),
+                error_code: Some(131051)
+            }
+        );
+        let m = one(base(
+            "system",
+            json!({"type":"user_changed_number","wa_id":"919795123456"}),
+        ));
+        assert!(
+            matches!(m.body, Body::System { ref new_wa_id, .. } if new_wa_id.as_deref() == Some("919795123456"))
+        );
         assert!(matches!(one(base("order", json!({}))).body, Body::Unknown { .. }));
         assert!(matches!(one(base("text", json!(5))).body, Body::Unknown { .. }));
     }
 
     #[test]
     fn sender_with_only_a_bsuid() {
-        let m = one(json!({"from_user_id":"IN.1","id":"wamid.b","timestamp":"1","type":"text","text":{"body":"hi"}}));
+        let m = one(
+            json!({"from_user_id":"IN.1","id":"wamid.b","timestamp":"1","type":"text","text":{"body":"hi"}}),
+        );
         assert_eq!(m.sender.wa_id.as_deref(), Some("919812345678")); // from the contact block
         let body = json!({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{
             "contacts":[{"profile":{"name":"x"},"user_id":"IN.99"}],
@@ -405,14 +515,30 @@ mod tests {
              "errors":[{"code":131047,"title":"Re-engagement message","error_data":{"details":"24 hours"}}]},
             {"id":"wamid.o3","status":"deleted","timestamp":"3","recipient_id":"9"}
         ]);
-        let ev = parse_notification(&wrap(json!([{"from":"9","id":"wamid.1","timestamp":"1","type":"text","text":{"body":"a"}}]), st)).expect("parse");
+        let ev = parse_notification(&wrap(
+            json!([{"from":"9","id":"wamid.1","timestamp":"1","type":"text","text":{"body":"a"}}]),
+            st,
+        ))
+        .expect("parse");
         assert_eq!(ev.len(), 3);
-        assert!(matches!(&ev[2], InboundEvent::Status(s) if s.error_code == Some(131047) && s.error_detail.as_deref() == Some("24 hours")));
+        assert!(
+            matches!(&ev[2], InboundEvent::Status(s) if s.error_code == Some(131047) && s.error_detail.as_deref() == Some("24 hours"))
+        );
         let many = json!({"object":"whatsapp_business_account","entry":[
             {"changes":[{"field":"messages","value":{"messages":[{"from":"1","id":"a","type":"text","text":{"body":"x"}},{"from":"2","id":"b","type":"text","text":{"body":"y"}}]}}]},
             {"changes":[{"field":"account_update","value":{"x":1}},{"field":"messages","value":{"messages":[{"from":"3","id":"c","type":"text","text":{"body":"z"}}]}}]}]});
-        assert_eq!(parse_notification(many.to_string().as_bytes()).expect("parse").len(), 3);
-        assert_eq!(parse_notification(br#"{"object":"page","entry":[]}"#).expect("parse").len(), 0);
+        assert_eq!(
+            parse_notification(many.to_string().as_bytes())
+                .expect("parse")
+                .len(),
+            3
+        );
+        assert_eq!(
+            parse_notification(br#"{"object":"page","entry":[]}"#)
+                .expect("parse")
+                .len(),
+            0
+        );
         assert!(parse_notification(b"{not json").is_err());
         assert!(parse_notification(b"[]").expect("parse").is_empty());
     }

@@ -20,24 +20,53 @@ pub enum Detail {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// The complainant's message joins the complaint (the burst, or a later "same complaint").
-    AddDetail { wamid: String, detail: Detail, settles_at: Option<DateTime<Utc>> },
+    AddDetail {
+        wamid: String,
+        detail: Detail,
+        settles_at: Option<DateTime<Utc>>,
+    },
     /// To a department's officer, with the report due at `due_at`.
-    Forward { department: String, officer: Phone, due_at: DateTime<Utc> },
+    Forward {
+        department: String,
+        officer: Phone,
+        due_at: DateTime<Utc>,
+    },
     /// No department or officer found: the control room's unassigned register.
-    Unassigned { reason: String },
+    Unassigned {
+        reason: String,
+    },
     Accept,
-    NotMyDepartment { reason: Option<String> },
-    ReportPart { wamid: String, detail: Detail, settles_at: DateTime<Utc> },
+    NotMyDepartment {
+        reason: Option<String>,
+    },
+    ReportPart {
+        wamid: String,
+        detail: Detail,
+        settles_at: DateTime<Utc>,
+    },
     ReportDelivered,
     Satisfied,
-    Dissatisfied { reason: Option<String> },
+    Dissatisfied {
+        reason: Option<String>,
+    },
     /// The complainant says why they were not satisfied, after tapping the button.
-    DissatisfactionReason { reason: String },
+    DissatisfactionReason {
+        reason: String,
+    },
     AutoClose,
-    Reject { reason: String },
-    DeliveryFailed { detail: String },
-    Escalate { level: u32, to: String },
-    Note { text: String },
+    Reject {
+        reason: String,
+    },
+    DeliveryFailed {
+        detail: String,
+    },
+    Escalate {
+        level: u32,
+        to: String,
+    },
+    Note {
+        text: String,
+    },
 }
 
 impl Event {
@@ -63,7 +92,10 @@ impl Event {
 }
 
 fn illegal(c: &Complaint, e: &Event) -> CoreError {
-    CoreError::IllegalTransition { from: c.status, event: e.name() }
+    CoreError::IllegalTransition {
+        from: c.status,
+        event: e.name(),
+    }
 }
 
 fn require(ok: bool, why: &str) -> Result<(), CoreError> {
@@ -117,10 +149,24 @@ pub fn apply(
     let name = event.name();
     let detail: String;
     match event {
-        Event::AddDetail { wamid, detail: d, settles_at } => {
-            require(is_complainant(c, &actor), "only the complainant adds to a complaint")?;
+        Event::AddDetail {
+            wamid,
+            detail: d,
+            settles_at,
+        } => {
+            require(
+                is_complainant(c, &actor),
+                "only the complainant adds to a complaint",
+            )?;
             if !c.status.is_open() {
-                return Err(illegal(c, &Event::AddDetail { wamid, detail: d, settles_at }));
+                return Err(illegal(
+                    c,
+                    &Event::AddDetail {
+                        wamid,
+                        detail: d,
+                        settles_at,
+                    },
+                ));
             }
             detail = describe_detail(&d);
             match d {
@@ -138,14 +184,25 @@ pub fn apply(
                 c.settles_at = settles_at;
             }
         }
-        Event::Forward { department, officer, due_at } => {
+        Event::Forward {
+            department,
+            officer,
+            due_at,
+        } => {
             let legal = match c.status {
                 Registered | Reopened => is_desk(&actor),
                 Forwarded => matches!(actor, Actor::ControlRoom(_)),
                 Reported | ReportDelivered | Closed | Rejected => false,
             };
             if !legal {
-                return Err(illegal(c, &Event::Forward { department, officer, due_at }));
+                return Err(illegal(
+                    c,
+                    &Event::Forward {
+                        department,
+                        officer,
+                        due_at,
+                    },
+                ));
             }
             detail = format!("to {department} officer {officer}, due {}", due_at.to_rfc3339());
             c.status = Forwarded;
@@ -165,7 +222,10 @@ pub fn apply(
             c.officer = None;
         }
         Event::Accept => {
-            require(is_assigned_officer(c, &actor), "only the assigned officer accepts")?;
+            require(
+                is_assigned_officer(c, &actor),
+                "only the assigned officer accepts",
+            )?;
             if c.status != Forwarded {
                 return Err(illegal(c, &Event::Accept));
             }
@@ -173,7 +233,10 @@ pub fn apply(
             c.accepted_at = Some(now);
         }
         Event::NotMyDepartment { reason } => {
-            require(is_assigned_officer(c, &actor), "only the assigned officer can decline")?;
+            require(
+                is_assigned_officer(c, &actor),
+                "only the assigned officer can decline",
+            )?;
             if c.status != Forwarded {
                 return Err(illegal(c, &Event::NotMyDepartment { reason }));
             }
@@ -188,10 +251,24 @@ pub fn apply(
             c.due_at = None;
             c.accepted_at = None;
         }
-        Event::ReportPart { wamid, detail: d, settles_at } => {
-            require(is_assigned_officer(c, &actor), "only the assigned officer reports")?;
+        Event::ReportPart {
+            wamid,
+            detail: d,
+            settles_at,
+        } => {
+            require(
+                is_assigned_officer(c, &actor),
+                "only the assigned officer reports",
+            )?;
             if !matches!(c.status, Forwarded | Reported) {
-                return Err(illegal(c, &Event::ReportPart { wamid, detail: d, settles_at }));
+                return Err(illegal(
+                    c,
+                    &Event::ReportPart {
+                        wamid,
+                        detail: d,
+                        settles_at,
+                    },
+                ));
             }
             detail = describe_detail(&d);
             if c.status == Forwarded || c.report.is_none() {
@@ -210,10 +287,9 @@ pub fn apply(
                         }
                         r.media.push(m);
                     }
-                    Detail::Location(l) => push_text(
-                        &mut r.text,
-                        &format!("📍 {:.5},{:.5}", l.latitude, l.longitude),
-                    ),
+                    Detail::Location(l) => {
+                        push_text(&mut r.text, &format!("📍 {:.5},{:.5}", l.latitude, l.longitude))
+                    }
                 }
                 r.wamids.push(wamid);
                 r.settles_at = Some(settles_at);
@@ -258,7 +334,10 @@ pub fn apply(
                 return Err(illegal(c, &Event::DissatisfactionReason { reason }));
             }
             detail = reason.clone();
-            c.feedback = Some(Feedback::Dissatisfied { at: now, reason: Some(reason) });
+            c.feedback = Some(Feedback::Dissatisfied {
+                at: now,
+                reason: Some(reason),
+            });
         }
         Event::AutoClose => {
             require(is_desk(&actor), "only the desk closes without feedback")?;
@@ -271,7 +350,10 @@ pub fn apply(
             c.feedback = Some(Feedback::NoAnswer { at: now });
         }
         Event::Reject { reason } => {
-            require(matches!(actor, Actor::ControlRoom(_)), "only the control room rejects")?;
+            require(
+                matches!(actor, Actor::ControlRoom(_)),
+                "only the control room rejects",
+            )?;
             if !matches!(c.status, Registered | Forwarded | Reopened) {
                 return Err(illegal(c, &Event::Reject { reason }));
             }
@@ -295,13 +377,23 @@ pub fn apply(
         }
         Event::Note { text } => {
             require(
-                matches!(actor, Actor::ControlRoom(_) | Actor::Supervisor(_) | Actor::System),
+                matches!(
+                    actor,
+                    Actor::ControlRoom(_) | Actor::Supervisor(_) | Actor::System
+                ),
                 "only the control room adds notes",
             )?;
             detail = text;
         }
     }
-    Ok(TimelineEntry { at: now, actor, event: name.to_string(), from, to: c.status, detail })
+    Ok(TimelineEntry {
+        at: now,
+        actor,
+        event: name.to_string(),
+        from,
+        to: c.status,
+        detail,
+    })
 }
 
 #[cfg(test)]
@@ -312,7 +404,9 @@ mod tests {
     use chrono::{Duration, TimeZone};
 
     fn t0() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 28, 10, 0, 0).single().expect("time")
+        Utc.with_ymd_and_hms(2026, 11, 28, 10, 0, 0)
+            .single()
+            .expect("time")
     }
     fn citizen() -> Phone {
         Phone::new("919812345678")
@@ -350,7 +444,11 @@ mod tests {
         let now = t0();
         let e = apply(
             &mut c,
-            Event::AddDetail { wamid: "w1".into(), detail: Detail::Text("पानी नहीं".into()), settles_at: None },
+            Event::AddDetail {
+                wamid: "w1".into(),
+                detail: Detail::Text("पानी नहीं".into()),
+                settles_at: None,
+            },
             Actor::Complainant(citizen()),
             now,
         )
@@ -362,14 +460,22 @@ mod tests {
         let settle = now + Duration::minutes(2);
         apply(
             &mut c,
-            Event::ReportPart { wamid: "r1".into(), detail: Detail::Text("ठीक कर दिया".into()), settles_at: settle },
+            Event::ReportPart {
+                wamid: "r1".into(),
+                detail: Detail::Text("ठीक कर दिया".into()),
+                settles_at: settle,
+            },
             Actor::Officer(officer()),
             now,
         )
         .expect("report");
         apply(
             &mut c,
-            Event::ReportPart { wamid: "r2".into(), detail: photo(), settles_at: settle },
+            Event::ReportPart {
+                wamid: "r2".into(),
+                detail: photo(),
+                settles_at: settle,
+            },
             Actor::Officer(officer()),
             now,
         )
@@ -389,18 +495,32 @@ mod tests {
         apply(&mut c, forward(), Actor::System, t0()).expect("forward");
         apply(
             &mut c,
-            Event::ReportPart { wamid: "r1".into(), detail: Detail::Text("done".into()), settles_at: t0() },
+            Event::ReportPart {
+                wamid: "r1".into(),
+                detail: Detail::Text("done".into()),
+                settles_at: t0(),
+            },
             Actor::Officer(officer()),
             t0(),
         )
         .expect("report");
         apply(&mut c, Event::ReportDelivered, Actor::System, t0()).expect("delivered");
-        apply(&mut c, Event::Dissatisfied { reason: None }, Actor::Complainant(citizen()), t0())
-            .expect("dissatisfied");
-        assert_eq!((c.status, c.reopen_count, c.escalation_level), (Status::Reopened, 1, 1));
         apply(
             &mut c,
-            Event::DissatisfactionReason { reason: "अभी भी पानी नहीं".into() },
+            Event::Dissatisfied { reason: None },
+            Actor::Complainant(citizen()),
+            t0(),
+        )
+        .expect("dissatisfied");
+        assert_eq!(
+            (c.status, c.reopen_count, c.escalation_level),
+            (Status::Reopened, 1, 1)
+        );
+        apply(
+            &mut c,
+            Event::DissatisfactionReason {
+                reason: "अभी भी पानी नहीं".into(),
+            },
             Actor::Complainant(citizen()),
             t0(),
         )
@@ -415,7 +535,10 @@ mod tests {
         let before = c.clone();
         assert_eq!(
             apply(&mut c, Event::Satisfied, Actor::Complainant(citizen()), t0()),
-            Err(CoreError::IllegalTransition { from: Status::Registered, event: "satisfied" })
+            Err(CoreError::IllegalTransition {
+                from: Status::Registered,
+                event: "satisfied"
+            })
         );
         assert!(apply(&mut c, Event::ReportDelivered, Actor::System, t0()).is_err());
         assert!(apply(&mut c, Event::AutoClose, Actor::System, t0()).is_err());
@@ -435,7 +558,13 @@ mod tests {
         assert!(apply(&mut c, Event::Reject { reason: "x".into() }, Actor::System, t0()).is_err());
         // Reassignment of a forwarded complaint is the control room's call, not the system's.
         assert!(apply(&mut c, forward(), Actor::System, t0()).is_err());
-        assert!(apply(&mut c, forward(), Actor::ControlRoom(Phone::new("919000000008")), t0()).is_ok());
+        assert!(apply(
+            &mut c,
+            forward(),
+            Actor::ControlRoom(Phone::new("919000000008")),
+            t0()
+        )
+        .is_ok());
     }
 
     #[test]
@@ -444,7 +573,9 @@ mod tests {
         apply(&mut c, forward(), Actor::System, t0()).expect("forward");
         let e = apply(
             &mut c,
-            Event::NotMyDepartment { reason: Some("electricity".into()) },
+            Event::NotMyDepartment {
+                reason: Some("electricity".into()),
+            },
             Actor::Officer(officer()),
             t0(),
         )
@@ -456,13 +587,24 @@ mod tests {
     #[test]
     fn reject_and_closed_are_final() {
         let mut c = complaint();
-        apply(&mut c, Event::Reject { reason: "private dispute".into() }, Actor::ControlRoom(Phone::new("919000000008")), t0())
-            .expect("reject");
+        apply(
+            &mut c,
+            Event::Reject {
+                reason: "private dispute".into(),
+            },
+            Actor::ControlRoom(Phone::new("919000000008")),
+            t0(),
+        )
+        .expect("reject");
         assert_eq!(c.status, Status::Rejected);
         assert!(apply(&mut c, forward(), Actor::System, t0()).is_err());
         assert!(apply(
             &mut c,
-            Event::AddDetail { wamid: "w".into(), detail: Detail::Text("x".into()), settles_at: None },
+            Event::AddDetail {
+                wamid: "w".into(),
+                detail: Detail::Text("x".into()),
+                settles_at: None
+            },
             Actor::Complainant(citizen()),
             t0()
         )

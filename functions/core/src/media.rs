@@ -28,7 +28,13 @@ pub fn sha256_matches(bytes: &[u8], claimed: &str) -> bool {
 pub fn media_key(id: &ComplaintId, folder: &str, wamid: &str, mime_type: &str, kind: MediaKind) -> String {
     let safe: String = wamid
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("media/{id}/{folder}/{safe}.{}", extension(mime_type, kind))
 }
@@ -77,7 +83,13 @@ mod tests {
     fn keys_are_path_safe() {
         let id = ComplaintId::new("AMT", 2026, 1);
         assert_eq!(
-            media_key(&id, "inbound", "wamid.HBg/../x=", "audio/ogg; codecs=opus", MediaKind::Audio),
+            media_key(
+                &id,
+                "inbound",
+                "wamid.HBg/../x=",
+                "audio/ogg; codecs=opus",
+                MediaKind::Audio
+            ),
             "media/AMT-2026-000001/inbound/wamid.HBg_.._x_.ogg"
         );
     }

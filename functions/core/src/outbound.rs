@@ -29,7 +29,9 @@ pub enum MediaSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OutboundMessage {
-    Text { body: String },
+    Text {
+        body: String,
+    },
     Media {
         kind: MediaKind,
         media: MediaSource,
@@ -37,10 +39,22 @@ pub enum OutboundMessage {
         caption: Option<String>,
         filename: Option<String>,
     },
-    Buttons { body: String, buttons: Vec<Button> },
-    List { body: String, button: String, rows: Vec<ListRow> },
+    Buttons {
+        body: String,
+        buttons: Vec<Button>,
+    },
+    List {
+        body: String,
+        button: String,
+        rows: Vec<ListRow>,
+    },
     /// An approved template: the only thing that may go outside the 24-hour window.
-    Template { name: String, language: String, params: Vec<String>, quick_replies: Vec<String> },
+    Template {
+        name: String,
+        language: String,
+        params: Vec<String>,
+        quick_replies: Vec<String>,
+    },
 }
 
 impl OutboundMessage {
@@ -68,7 +82,10 @@ pub struct Outgoing {
 
 impl From<OutboundMessage> for Outgoing {
     fn from(message: OutboundMessage) -> Self {
-        Self { message, reply_to: None }
+        Self {
+            message,
+            reply_to: None,
+        }
     }
 }
 
@@ -87,7 +104,13 @@ pub fn text(body: impl Into<String>) -> Outgoing {
 pub fn buttons(body: impl Into<String>, b: &[(String, &str)]) -> Outgoing {
     OutboundMessage::Buttons {
         body: body.into(),
-        buttons: b.iter().map(|(id, title)| Button { id: id.clone(), title: title.to_string() }).collect(),
+        buttons: b
+            .iter()
+            .map(|(id, title)| Button {
+                id: id.clone(),
+                title: title.to_string(),
+            })
+            .collect(),
     }
     .into()
 }

@@ -50,7 +50,12 @@ pub trait ComplaintStore: Send + Sync {
     /// Open complaints assigned to the officer, soonest due first.
     async fn open_by_officer(&self, officer: &Phone) -> PortResult<Vec<Complaint>>;
     /// The department-wise register: created in [from, to), oldest first.
-    async fn by_department(&self, department: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> PortResult<Vec<Complaint>>;
+    async fn by_department(
+        &self,
+        department: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> PortResult<Vec<Complaint>>;
     /// Open complaints with no department (the control room's unassigned register).
     async fn unassigned(&self) -> PortResult<Vec<Complaint>>;
     /// Open complaints due before `before`, soonest first (the escalator's index, never a scan).
@@ -68,7 +73,12 @@ pub trait MessageLog: Send + Sync {
     /// The message sent as part `part` of command `key`, if any (resuming a retried command).
     async fn outbound_part(&self, key: &str, part: u32) -> PortResult<Option<OutboundRecord>>;
     /// Moves the status forward only (statuses arrive out of order); returns the record.
-    async fn update_status(&self, wamid: &str, status: DeliveryStatus, error: Option<String>) -> PortResult<Option<OutboundRecord>>;
+    async fn update_status(
+        &self,
+        wamid: &str,
+        status: DeliveryStatus,
+        error: Option<String>,
+    ) -> PortResult<Option<OutboundRecord>>;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,10 +158,20 @@ impl std::fmt::Display for SendError {
 #[async_trait]
 pub trait WhatsApp: Send + Sync {
     /// Sends one message; returns its wamid. Media must be `MediaSource::Uploaded`.
-    async fn send(&self, to: &Phone, msg: &OutboundMessage, reply_to: Option<&str>) -> Result<String, SendError>;
+    async fn send(
+        &self,
+        to: &Phone,
+        msg: &OutboundMessage,
+        reply_to: Option<&str>,
+    ) -> Result<String, SendError>;
     /// Looks the media id up, then downloads it with the bearer token.
     async fn download_media(&self, media_id: &str) -> Result<Download, SendError>;
-    async fn upload_media(&self, bytes: Vec<u8>, mime_type: &str, filename: &str) -> Result<String, SendError>;
+    async fn upload_media(
+        &self,
+        bytes: Vec<u8>,
+        mime_type: &str,
+        filename: &str,
+    ) -> Result<String, SendError>;
     async fn mark_read(&self, wamid: &str) -> Result<(), SendError>;
 }
 
@@ -178,7 +198,10 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { settle_seconds: 120, pair_interval: std::time::Duration::from_secs(6) }
+        Self {
+            settle_seconds: 120,
+            pair_interval: std::time::Duration::from_secs(6),
+        }
     }
 }
 

@@ -50,7 +50,9 @@ fn score(words: &[&str], joined: &str, keyword: &str) -> usize {
         let hit = padded.contains(&format!(" {kw} ")) || (len >= 4 && padded.contains(&format!(" {kw}")));
         return if hit { len } else { 0 };
     }
-    let hit = words.iter().any(|w| *w == kw || (len >= 4 && w.starts_with(kw.as_str())));
+    let hit = words
+        .iter()
+        .any(|w| *w == kw || (len >= 4 && w.starts_with(kw.as_str())));
     if hit {
         len
     } else {
@@ -97,7 +99,10 @@ mod tests {
         assert_eq!(route(&cfg, "हमारे गांव में तीन दिन से पानी नहीं आ रहा"), Some("water"));
         assert_eq!(route(&cfg, "gaon me 3 din se paani nahi aa raha"), Some("water"));
         assert_eq!(route(&cfg, "The hand pump near school is broken."), Some("water"));
-        assert_eq!(route(&cfg, "bijli nahi hai, transformer jal gaya"), Some("electricity"));
+        assert_eq!(
+            route(&cfg, "bijli nahi hai, transformer jal gaya"),
+            Some("electricity")
+        );
         assert_eq!(route(&cfg, "ट्रांसफार्मर खराब है।"), Some("electricity"));
         assert_eq!(route(&cfg, "Roads are full of potholes"), Some("roads"));
         // With or without the nukta.

@@ -87,13 +87,23 @@ mod tests {
         let body = br#"{"text":"a\/b"}"#;
         let sig = sign(b"secret", body);
         assert!(verify(b"secret", body, Some(&sig)));
-        assert!(verify(b"secret", body, Some(&sig.to_uppercase().replace("SHA256=", "sha256="))));
+        assert!(verify(
+            b"secret",
+            body,
+            Some(&sig.to_uppercase().replace("SHA256=", "sha256="))
+        ));
         assert!(!verify(b"other", body, Some(&sig)));
-        assert!(!verify(b"secret", br#"{"text":"a/b"}"#, Some(&sig)), "re-serialised body must fail");
+        assert!(
+            !verify(b"secret", br#"{"text":"a/b"}"#, Some(&sig)),
+            "re-serialised body must fail"
+        );
         assert!(!verify(b"secret", body, None));
         assert!(!verify(b"secret", body, Some("sha256=")));
         assert!(!verify(b"secret", body, Some("md5=abc")));
-        assert!(!verify(b"", body, Some(&sign(b"", body))), "an unset secret accepts nothing");
+        assert!(
+            !verify(b"", body, Some(&sign(b"", body))),
+            "an unset secret accepts nothing"
+        );
     }
 
     #[test]
@@ -108,9 +118,18 @@ mod tests {
 
     #[test]
     fn handshake_checks_mode_and_token() {
-        assert_eq!(handshake(Some("subscribe"), Some("tok"), Some("123"), "tok"), Some("123"));
-        assert_eq!(handshake(Some("subscribe"), Some("bad"), Some("123"), "tok"), None);
-        assert_eq!(handshake(Some("unsubscribe"), Some("tok"), Some("123"), "tok"), None);
+        assert_eq!(
+            handshake(Some("subscribe"), Some("tok"), Some("123"), "tok"),
+            Some("123")
+        );
+        assert_eq!(
+            handshake(Some("subscribe"), Some("bad"), Some("123"), "tok"),
+            None
+        );
+        assert_eq!(
+            handshake(Some("unsubscribe"), Some("tok"), Some("123"), "tok"),
+            None
+        );
         assert_eq!(handshake(Some("subscribe"), Some(""), Some("1"), ""), None);
     }
 }

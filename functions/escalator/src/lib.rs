@@ -41,19 +41,37 @@ pub async fn sweep(p: &Ports) -> Result<Sweep, EscalatorError> {
             Some(o) => p.directory.person(o).await?.and_then(|x| x.reports_to),
             None => None,
         };
-        let to = up.as_ref().map(|x| x.masked()).unwrap_or_else(|| "control room".into());
+        let to = up
+            .as_ref()
+            .map(|x| x.masked())
+            .unwrap_or_else(|| "control room".into());
         let entry = apply(&mut c, Event::Escalate { level: 1, to }, Actor::System, now)?;
         match p.complaints.update(&mut c, &[entry]).await {
             Ok(()) => {}
             Err(PortError::Conflict(_)) => continue, // changed under us; the next sweep looks again
             Err(e) => return Err(e.into()),
         }
-        let notice = Notice::Overdue { id: c.id.clone(), department: c.department.clone(), due_at: c.due_at, level: 1 };
-        let mut recipients: Vec<_> = p.directory.with_role(Role::ControlRoom).await?.into_iter().map(|x| x.phone).collect();
+        let notice = Notice::Overdue {
+            id: c.id.clone(),
+            department: c.department.clone(),
+            due_at: c.due_at,
+            level: 1,
+        };
+        let mut recipients: Vec<_> = p
+            .directory
+            .with_role(Role::ControlRoom)
+            .await?
+            .into_iter()
+            .map(|x| x.phone)
+            .collect();
         recipients.extend(up);
         for to in recipients {
             let key = format!("overdue:{}:1:{}", c.id, to.as_str());
-            let cmd = Command::Tell { to, complaint: Some(c.id.clone()), notice: notice.clone() };
+            let cmd = Command::Tell {
+                to,
+                complaint: Some(c.id.clone()),
+                notice: notice.clone(),
+            };
             p.queue.send(&Outbound::relay(key, cmd)).await?;
         }
         out.escalated += 1;

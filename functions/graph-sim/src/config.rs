@@ -14,11 +14,7 @@ pub struct Persona {
 }
 
 impl Persona {
-    pub fn new(
-        phone: impl Into<String>,
-        name: impl Into<String>,
-        label: impl Into<String>,
-    ) -> Self {
+    pub fn new(phone: impl Into<String>, name: impl Into<String>, label: impl Into<String>) -> Self {
         Self {
             phone: phone.into(),
             name: name.into(),

@@ -59,10 +59,7 @@ mod tests {
         let value = json!({ "body": text });
         let bytes = meta_json(&value);
         let wire = String::from_utf8(bytes.clone()).unwrap();
-        assert_eq!(
-            wire,
-            r#"{"body":"\u0938\u0921\u093c\u0915\/road \ud83d\ude00"}"#
-        );
+        assert_eq!(wire, r#"{"body":"\u0938\u0921\u093c\u0915\/road \ud83d\ude00"}"#);
         assert!(bytes.is_ascii());
         let back: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(back, value);

@@ -24,16 +24,12 @@ pub(crate) fn routes() -> Router<GraphSim> {
         .route("/graph/media-download/{id}", get(download_media))
         .route("/graph/{version}/{id}/messages", post(send_message))
         .route("/graph/{version}/{id}/media", post(upload_media))
-        .route(
-            "/graph/{version}/{id}",
-            get(lookup_media).delete(delete_media),
-        )
+        .route("/graph/{version}/{id}", get(lookup_media).delete(delete_media))
 }
 
 fn valid_version(v: &str) -> bool {
-    v.strip_prefix('v').is_some_and(|rest| {
-        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
-    })
+    v.strip_prefix('v')
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.'))
 }
 
 fn bad_version(v: &str) -> GraphErr {
@@ -47,10 +43,7 @@ fn bad_version(v: &str) -> GraphErr {
 
 impl GraphSim {
     fn authorized(&self, headers: &HeaderMap) -> bool {
-        let Some(value) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        else {
+        let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
             return false;
         };
         let mut parts = value.trim().splitn(2, ' ');
@@ -81,11 +74,7 @@ impl GraphSim {
 
     /// Applies Meta's delivery rules to a valid send; on success records it and returns the
     /// Graph response body.
-    fn accept_send(
-        &self,
-        kind: String,
-        body: &Value,
-    ) -> Result<(Value, SentMessage), (String, GraphErr)> {
+    fn accept_send(&self, kind: String, body: &Value) -> Result<(Value, SentMessage), (String, GraphErr)> {
         let cfg = &self.inner.cfg;
         let raw_to = body
             .get("recipient")
@@ -94,10 +83,7 @@ impl GraphSim {
             .unwrap_or("");
         let normalized = normalize_user(raw_to, cfg.country_code());
         if normalized.is_empty() {
-            return Err((
-                String::new(),
-                GraphErr::invalid("The parameter to is required."),
-            ));
+            return Err((String::new(), GraphErr::invalid("The parameter to is required.")));
         }
         let mut st = self.inner.lock();
         let key = st.resolve(&normalized);
@@ -149,8 +135,7 @@ impl GraphSim {
         };
         let seq = st.next_seq();
         st.sent.push((seq, msg.clone()));
-        st.last_accepted
-            .insert(key.clone(), std::time::Instant::now());
+        st.last_accepted.insert(key.clone(), std::time::Instant::now());
         drop(st);
         self.inner.sent_notify.notify_waiters();
 
@@ -223,12 +208,7 @@ async fn send_message(
 /// Meta's accepted upload types (base MIME) and size caps in bytes.
 fn upload_limit(mime: &str) -> Option<usize> {
     const MB: usize = 1024 * 1024;
-    let base = mime
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     match base.as_str() {
         "image/jpeg" | "image/png" => Some(5 * MB),
         "image/webp" => Some(500 * 1024),
@@ -266,9 +246,7 @@ async fn upload_media(
     }
     let mut multipart = match multipart {
         Ok(m) => m,
-        Err(e) => {
-            return GraphErr::invalid(format!("Expected a multipart form: {e}")).into_response()
-        }
+        Err(e) => return GraphErr::invalid(format!("Expected a multipart form: {e}")).into_response(),
     };
     let (mut product, mut declared, mut file) = (None, None, None);
     loop {
@@ -292,10 +270,8 @@ async fn upload_media(
         }
     }
     if product.as_deref() != Some("whatsapp") {
-        return GraphErr::invalid(
-            "The parameter messaging_product is required and must be 'whatsapp'.",
-        )
-        .into_response();
+        return GraphErr::invalid("The parameter messaging_product is required and must be 'whatsapp'.")
+            .into_response();
     }
     let Some((data, part_type, filename)) = file else {
         return GraphErr::invalid("The parameter file is required.").into_response();
@@ -394,11 +370,7 @@ async fn delete_media(
     }
 }
 
-async fn download_media(
-    State(sim): State<GraphSim>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+async fn download_media(State(sim): State<GraphSim>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let authorized = sim.authorized(&headers);
     sim.note_media_request(&id, "download", authorized);
     if !authorized {

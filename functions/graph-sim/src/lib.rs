@@ -74,10 +74,7 @@ impl GraphSim {
 
     /// Binds `addr` (port 0 allowed), serves the router on a spawned task and returns the bound
     /// address.
-    pub async fn serve(
-        cfg: SimConfig,
-        addr: SocketAddr,
-    ) -> std::io::Result<(GraphSim, SocketAddr)> {
+    pub async fn serve(cfg: SimConfig, addr: SocketAddr) -> std::io::Result<(GraphSim, SocketAddr)> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let sim = GraphSim::new(cfg);
@@ -110,11 +107,7 @@ impl GraphSim {
 
     /// `http://addr/graph` when started by `serve` (or after `set_base_url`).
     pub fn graph_base_url(&self) -> Option<String> {
-        self.inner
-            .lock()
-            .base_url
-            .as_ref()
-            .map(|b| format!("{b}/graph"))
+        self.inner.lock().base_url.as_ref().map(|b| format!("{b}/graph"))
     }
 
     fn key(&self, user: &str) -> String {
@@ -124,12 +117,7 @@ impl GraphSim {
 
     /// Accepted sends, in order.
     pub fn sent(&self) -> Vec<SentMessage> {
-        self.inner
-            .lock()
-            .sent
-            .iter()
-            .map(|(_, m)| m.clone())
-            .collect()
+        self.inner.lock().sent.iter().map(|(_, m)| m.clone()).collect()
     }
 
     /// Accepted sends to one user; `to` may be written `+91 98123-45678`, `919812345678`, or a BSUID.

@@ -95,12 +95,7 @@ fn media_of(sim: &GraphSim, payload: Option<&Value>) -> Value {
 
 /// Readable text of a message the user sent.
 fn inbound_text(m: &Value) -> String {
-    let s = |ptr: &str| {
-        m.pointer(ptr)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    let s = |ptr: &str| m.pointer(ptr).and_then(Value::as_str).unwrap_or("").to_string();
     match m.get("type").and_then(Value::as_str).unwrap_or("") {
         "text" => s("/text/body"),
         "interactive" => {
@@ -114,10 +109,7 @@ fn inbound_text(m: &Value) -> String {
         "button" => s("/button/text"),
         "location" => {
             let lat = m.pointer("/location/latitude").cloned().unwrap_or_default();
-            let lon = m
-                .pointer("/location/longitude")
-                .cloned()
-                .unwrap_or_default();
+            let lon = m.pointer("/location/longitude").cloned().unwrap_or_default();
             format!("📍 {lat}, {lon} {}", s("/location/name"))
                 .trim()
                 .to_string()
@@ -144,10 +136,7 @@ fn outbound_text(m: &SentMessage) -> String {
         .collect::<Vec<_>>()
         .join("\n"),
         "template" => {
-            let mut lines = vec![format!(
-                "📄 template {}",
-                m.template_name().unwrap_or_default()
-            )];
+            let mut lines = vec![format!("📄 template {}", m.template_name().unwrap_or_default())];
             let full = m.text();
             lines.extend(full.lines().skip(1).map(str::to_string));
             lines.join("\n")
@@ -165,18 +154,8 @@ async fn chat(State(sim): State<GraphSim>, Query(q): Query<ChatQuery>) -> Respon
     let (inbound, sent, reads) = {
         let st = sim.inner.lock();
         let key = st.resolve(&normalized);
-        let inbound: Vec<_> = st
-            .inbound
-            .iter()
-            .filter(|r| r.key == key)
-            .cloned()
-            .collect();
-        let sent: Vec<_> = st
-            .sent
-            .iter()
-            .filter(|(_, m)| m.to == key)
-            .cloned()
-            .collect();
+        let inbound: Vec<_> = st.inbound.iter().filter(|r| r.key == key).cloned().collect();
+        let sent: Vec<_> = st.sent.iter().filter(|(_, m)| m.to == key).cloned().collect();
         (inbound, sent, st.read_marks.clone())
     };
     let mut items: Vec<(u64, Value)> = Vec::new();

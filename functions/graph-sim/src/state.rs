@@ -143,10 +143,7 @@ pub(crate) fn new_wamid(user: &str) -> String {
         blob.push(b"0123456789ABCDEF"[rng.gen_range(0..16)]);
     }
     blob.push(0x00);
-    format!(
-        "wamid.{}",
-        base64::engine::general_purpose::STANDARD.encode(blob)
-    )
+    format!("wamid.{}", base64::engine::general_purpose::STANDARD.encode(blob))
 }
 
 pub(crate) fn random_token(len: usize) -> String {

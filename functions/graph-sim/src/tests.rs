@@ -68,8 +68,7 @@ async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> Sta
     if let Some(graph) = graph {
         let v: Value = serde_json::from_slice(&body).unwrap();
         if let Some(from) = v.pointer("/entry/0/changes/0/value/messages/0/from") {
-            let (status, _) =
-                graph_send(&graph, TOKEN, text_to(from.as_str().unwrap(), "ack")).await;
+            let (status, _) = graph_send(&graph, TOKEN, text_to(from.as_str().unwrap(), "ack")).await;
             assert_eq!(status, 200, "reply inside the webhook must be in-window");
         }
     }
@@ -86,9 +85,7 @@ async fn receiver(secret: &str) -> Receiver {
         reply_via: Arc::default(),
         secret: secret.to_string(),
     };
-    let app = Router::new()
-        .route("/webhook", post(hook))
-        .with_state(r.clone());
+    let app = Router::new().route("/webhook", post(hook)).with_state(r.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     r
 }
@@ -147,13 +144,9 @@ async fn webhook_post_is_meta_escaped_and_signed() {
         raw.contains(r"\u0938\u0921\u093c\u0915\/road \ud83d\ude00"),
         "{raw}"
     );
-    assert!(raw
-        .starts_with(r#"{"object":"whatsapp_business_account","entry":[{"id":"200000000000001""#));
+    assert!(raw.starts_with(r#"{"object":"whatsapp_business_account","entry":[{"id":"200000000000001""#));
     assert_eq!(headers["content-type"], "application/json");
-    assert_eq!(
-        headers["x-hub-signature-256"].to_str().unwrap(),
-        sim.sign(body)
-    );
+    assert_eq!(headers["x-hub-signature-256"].to_str().unwrap(), sim.sign(body));
 
     let v: Value = serde_json::from_slice(body).unwrap();
     let value = &v["entry"][0]["changes"][0]["value"];
@@ -194,31 +187,19 @@ async fn window_rule_131047_then_success_after_inbound() {
     sim.send_text(PHONE, "पानी नहीं आ रहा").await.unwrap();
     let (status, body) = graph_send(&graph, TOKEN, text_to("+919812345678", "hello")).await;
     assert_eq!(status, 200, "{body}");
-    assert!(body["messages"][0]["id"]
-        .as_str()
-        .unwrap()
-        .starts_with("wamid."));
+    assert!(body["messages"][0]["id"].as_str().unwrap().starts_with("wamid."));
     assert_eq!(body["contacts"][0]["wa_id"], PHONE);
     assert_eq!(body["contacts"][0]["input"], "+919812345678");
 
     let sent = sim.sent_to(PHONE);
     assert_eq!(sent.len(), 2);
-    assert_eq!(
-        sent[0].template_name().as_deref(),
-        Some("grievance_report_hi")
-    );
-    assert_eq!(
-        sent[0].button_ids(),
-        vec!["FEEDBACK:SATISFIED:GRV-2026-000087"]
-    );
+    assert_eq!(sent[0].template_name().as_deref(), Some("grievance_report_hi"));
+    assert_eq!(sent[0].button_ids(), vec!["FEEDBACK:SATISFIED:GRV-2026-000087"]);
     assert!(sent[0].text().contains("GRV-2026-000087"));
 
     sim.expire_window(PHONE);
     let (status, body) = graph_send(&graph, TOKEN, text_to("+919812345678", "again")).await;
-    assert_eq!(
-        (status, body["error"]["code"].clone()),
-        (400, json!(131047))
-    );
+    assert_eq!((status, body["error"]["code"].clone()), (400, json!(131047)));
 }
 
 #[tokio::test]
@@ -340,10 +321,7 @@ async fn inbound_media_is_downloadable_with_the_token() {
         image["sha256"],
         base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&jpeg))
     );
-    assert!(image["url"]
-        .as_str()
-        .unwrap()
-        .starts_with("http://127.0.0.1:"));
+    assert!(image["url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
     assert_eq!(msgs[1]["audio"]["voice"], true);
     assert_eq!(msgs[1]["audio"]["mime_type"], "audio/ogg; codecs=opus");
     assert!(msgs[1]["audio"].get("url").is_none());
@@ -388,15 +366,15 @@ async fn sent_to_normalizes_numbers_and_bsuids() {
     assert!(sim.sent_to("+919800000000").is_empty());
 
     // `recipient` with a BSUID: a bare one stays a BSUID; ours for a known phone maps to the phone.
-    let bare = json!({"messaging_product":"whatsapp","recipient":"IN.123456789","type":"text","text":{"body":"b"}});
+    let bare =
+        json!({"messaging_product":"whatsapp","recipient":"IN.123456789","type":"text","text":{"body":"b"}});
     let (status, body) = graph_send(&graph, TOKEN, bare).await;
     assert_eq!(status, 200);
     assert_eq!(body["contacts"][0]["user_id"], "IN.123456789");
     assert_eq!(sim.sent_to("IN.123456789").len(), 1);
     sim.send_text(PHONE, "hi").await.unwrap();
     let bsuid = crate::state::bsuid_for(PHONE);
-    let mapped =
-        json!({"messaging_product":"whatsapp","recipient":bsuid,"type":"text","text":{"body":"m"}});
+    let mapped = json!({"messaging_product":"whatsapp","recipient":bsuid,"type":"text","text":{"body":"m"}});
     assert_eq!(graph_send(&graph, TOKEN, mapped).await.0, 200);
     assert_eq!(sim.sent_to(PHONE).len(), 4);
     assert_eq!(sim.sent_to(&bsuid).len(), 4);
@@ -419,10 +397,7 @@ async fn statuses_follow_an_accepted_send() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let statuses = rx.statuses();
-    let kinds: Vec<&str> = statuses
-        .iter()
-        .map(|s| s["status"].as_str().unwrap())
-        .collect();
+    let kinds: Vec<&str> = statuses.iter().map(|s| s["status"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["sent", "delivered", "read"]);
     for s in &statuses {
         assert_eq!(s["id"], wamid.as_str());
@@ -459,10 +434,7 @@ async fn validation_and_auth_errors_are_graph_shaped() {
     let (status, body) = graph_send(&graph, TOKEN, four).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], 100);
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("(#100)"));
+    assert!(body["error"]["message"].as_str().unwrap().starts_with("(#100)"));
     assert_eq!(body["error"]["error_data"]["messaging_product"], "whatsapp");
     assert!(body["error"]["fbtrace_id"].is_string());
 
@@ -490,29 +462,16 @@ async fn unreachable_injected_failures_and_pair_rate() {
     sim.send_text(PHONE, "hi").await.unwrap();
     sim.fail_next_sends("+91 98123 45678", 1, 500, 131000);
     let (status, body) = graph_send(&graph, TOKEN, text_to(PHONE, "1")).await;
-    assert_eq!(
-        (status, body["error"]["code"].clone()),
-        (500, json!(131000))
-    );
+    assert_eq!((status, body["error"]["code"].clone()), (500, json!(131000)));
     assert_eq!(graph_send(&graph, TOKEN, text_to(PHONE, "2")).await.0, 200);
     let (status, body) = graph_send(&graph, TOKEN, text_to(PHONE, "3")).await;
-    assert_eq!(
-        (status, body["error"]["code"].clone()),
-        (400, json!(131056))
-    );
+    assert_eq!((status, body["error"]["code"].clone()), (400, json!(131056)));
 
     sim.send_text("919800000001", "hi").await.unwrap();
     sim.mark_unreachable("919800000001");
     let (status, body) = graph_send(&graph, TOKEN, text_to("+919800000001", "x")).await;
-    assert_eq!(
-        (status, body["error"]["code"].clone()),
-        (400, json!(131026))
-    );
-    let rejected: Vec<(i64, u16)> = sim
-        .rejected()
-        .iter()
-        .map(|r| (r.code, r.http_status))
-        .collect();
+    assert_eq!((status, body["error"]["code"].clone()), (400, json!(131026)));
+    let rejected: Vec<(i64, u16)> = sim.rejected().iter().map(|r| (r.code, r.http_status)).collect();
     assert_eq!(rejected, [(131000, 500), (131056, 400), (131026, 400)]);
 }
 
@@ -555,7 +514,8 @@ async fn replies_taps_and_bsuid_senders() {
     assert!(value["contacts"][0].get("wa_id").is_none());
     assert_eq!(value["contacts"][0]["user_id"], bsuid);
     assert_eq!(value["contacts"][0]["profile"]["name"], "Citizen");
-    let bare = json!({"messaging_product":"whatsapp","recipient":bsuid,"type":"text","text":{"body":"hello"}});
+    let bare =
+        json!({"messaging_product":"whatsapp","recipient":bsuid,"type":"text","text":{"body":"hello"}});
     assert_eq!(
         graph_send(&graph, TOKEN, bare).await.0,
         200,
@@ -580,10 +540,7 @@ async fn replies_taps_and_bsuid_senders() {
         .await
         .unwrap();
     let m = rx.messages();
-    assert_eq!(
-        m[1]["context"],
-        json!({"from":"916391363636","id":"wamid.X"})
-    );
+    assert_eq!(m[1]["context"], json!({"from":"916391363636","id":"wamid.X"}));
     assert_eq!(
         m[1]["interactive"]["button_reply"]["id"],
         "FEEDBACK:DISSATISFIED:GRV-1"
@@ -600,18 +557,12 @@ async fn replies_taps_and_bsuid_senders() {
 async fn batches_raw_posts_and_webhook_failures() {
     let (sim, _, rx) = start(quiet()).await;
     let msgs = vec![
-        (
-            PHONE.to_string(),
-            json!({"type":"text","text":{"body":"a"}}),
-        ),
+        (PHONE.to_string(), json!({"type":"text","text":{"body":"a"}})),
         (
             "919800000002".to_string(),
             json!({"type":"text","text":{"body":"b"}}),
         ),
-        (
-            PHONE.to_string(),
-            json!({"type":"text","text":{"body":"c"}}),
-        ),
+        (PHONE.to_string(), json!({"type":"text","text":{"body":"c"}})),
     ];
     let ids = sim.post_batch(msgs, 2).await.unwrap();
     assert_eq!(ids.len(), 3);
@@ -639,16 +590,12 @@ async fn batches_raw_posts_and_webhook_failures() {
 
     let raw = br#"{"object":"whatsapp_business_account","entry":[]}"#.to_vec();
     assert_eq!(
-        sim.post_raw(raw.clone(), Some("sha256=00".into()))
-            .await
-            .unwrap(),
+        sim.post_raw(raw.clone(), Some("sha256=00".into())).await.unwrap(),
         401
     );
     assert_eq!(sim.post_raw(raw.clone(), None).await.unwrap(), 401);
     assert_eq!(
-        sim.post_raw(raw.clone(), Some(sim.sign(&raw)))
-            .await
-            .unwrap(),
+        sim.post_raw(raw.clone(), Some(sim.sign(&raw))).await.unwrap(),
         200
     );
 
@@ -740,10 +687,7 @@ async fn sandbox_page_and_api() {
         .await
         .unwrap();
     let msgs = chat["messages"].as_array().unwrap();
-    let dirs: Vec<&str> = msgs
-        .iter()
-        .map(|m| m["direction"].as_str().unwrap())
-        .collect();
+    let dirs: Vec<&str> = msgs.iter().map(|m| m["direction"].as_str().unwrap()).collect();
     assert_eq!(dirs, ["in", "out", "in", "in"]);
     assert_eq!(msgs[0]["text"], "नमस्ते");
     assert_eq!(msgs[1]["buttons"][0]["id"], "YES");

@@ -101,10 +101,7 @@ impl SentMessage {
         let mut out = Vec::new();
         for b in array(r.pointer("/interactive/action/buttons")) {
             if let Some(id) = b.pointer("/reply/id").and_then(Value::as_str) {
-                let title = b
-                    .pointer("/reply/title")
-                    .and_then(Value::as_str)
-                    .unwrap_or(id);
+                let title = b.pointer("/reply/title").and_then(Value::as_str).unwrap_or(id);
                 out.push(Button::new("button", id, title));
             }
         }
@@ -150,9 +147,7 @@ impl Button {
 }
 
 pub(crate) fn array(v: Option<&Value>) -> &[Value] {
-    v.and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+    v.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
 /// A send the simulator refused, with the Graph error code it answered.

@@ -152,9 +152,7 @@ fn check_max(v: &Value, pointer: &str, max: usize, name: &str) -> Result<(), Gra
 fn require_str(v: &Value, pointer: &str, name: &str) -> Result<(), GraphErr> {
     match v.pointer(pointer).and_then(Value::as_str) {
         Some(s) if !s.trim().is_empty() => Ok(()),
-        _ => Err(GraphErr::invalid(format!(
-            "The parameter {name} is required."
-        ))),
+        _ => Err(GraphErr::invalid(format!("The parameter {name} is required."))),
     }
 }
 
@@ -193,15 +191,11 @@ pub(crate) fn validate_send(body: &Value) -> Result<String, GraphErr> {
     }
     if let Some(ctx) = body.get("context") {
         if ctx.get("message_id").and_then(Value::as_str).is_none() {
-            return Err(GraphErr::invalid(
-                "Param context['message_id'] is required.",
-            ));
+            return Err(GraphErr::invalid("Param context['message_id'] is required."));
         }
     }
     let Some(payload) = body.get(kind).filter(|p| p.is_object() || p.is_array()) else {
-        return Err(GraphErr::invalid(format!(
-            "The parameter {kind} is required."
-        )));
+        return Err(GraphErr::invalid(format!("The parameter {kind} is required.")));
     };
     match kind {
         "text" => {
@@ -255,10 +249,7 @@ fn validate_interactive(i: &Value) -> Result<(), GraphErr> {
                     20,
                     "interactive['action']['buttons'][]['reply']['title']",
                 )?;
-                let title = b
-                    .pointer("/reply/title")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let title = b.pointer("/reply/title").and_then(Value::as_str).unwrap_or("");
                 if titles.contains(&title) {
                     return Err(GraphErr::invalid("Button titles must be unique."));
                 }
@@ -323,20 +314,14 @@ mod tests {
     fn button_limits() {
         assert!(validate_send(&buttons(3, "ok")).is_ok());
         assert_eq!(validate_send(&buttons(4, "ok")).unwrap_err().code, 100);
-        assert_eq!(
-            validate_send(&buttons(2, &"x".repeat(20)))
-                .unwrap_err()
-                .code,
-            100
-        );
+        assert_eq!(validate_send(&buttons(2, &"x".repeat(20))).unwrap_err().code, 100);
         // Devanagari titles count characters, not bytes.
         assert!(validate_send(&buttons(2, "असंतुष्ट")).is_ok());
     }
 
     #[test]
     fn text_and_template_rules() {
-        let long =
-            json!({"messaging_product":"whatsapp","type":"text","text":{"body":"a".repeat(4097)}});
+        let long = json!({"messaging_product":"whatsapp","type":"text","text":{"body":"a".repeat(4097)}});
         assert_eq!(validate_send(&long).unwrap_err().code, 100);
         let tpl = json!({"messaging_product":"whatsapp","type":"template","template":{"name":"x"}});
         assert_eq!(validate_send(&tpl).unwrap_err().code, 100);

@@ -9,9 +9,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::escape::{meta_json, signature};
-use crate::state::{
-    bsuid_for, ext_for, is_bsuid, new_wamid, normalize_user, InboundRecord, MediaItem,
-};
+use crate::state::{bsuid_for, ext_for, is_bsuid, new_wamid, normalize_user, InboundRecord, MediaItem};
 use crate::types::{InboundMedia, SentMessage, SimError};
 use crate::GraphSim;
 
@@ -133,11 +131,7 @@ impl GraphSim {
     }
 
     fn webhook_url(&self) -> Result<String, SimError> {
-        self.inner
-            .lock()
-            .webhook_url
-            .clone()
-            .ok_or(SimError::NoWebhook)
+        self.inner.lock().webhook_url.clone().ok_or(SimError::NoWebhook)
     }
 
     /// Fills `from`/`from_user_id`, `id` and `timestamp` when absent, and records the message as
@@ -155,8 +149,7 @@ impl GraphSim {
                 obj.remove("from");
             }
         }
-        obj.entry("from_user_id")
-            .or_insert_with(|| json!(sender.bsuid));
+        obj.entry("from_user_id").or_insert_with(|| json!(sender.bsuid));
         let wamid = obj
             .entry("id")
             .or_insert_with(|| json!(new_wamid(&sender.key)))
@@ -207,12 +200,7 @@ impl GraphSim {
     }
 
     /// POSTs exact bytes to the webhook; returns the HTTP status.
-    async fn post_bytes(
-        &self,
-        url: &str,
-        body: Vec<u8>,
-        sig: Option<String>,
-    ) -> Result<u16, SimError> {
+    async fn post_bytes(&self, url: &str, body: Vec<u8>, sig: Option<String>) -> Result<u16, SimError> {
         let mut req = self
             .inner
             .http
@@ -281,11 +269,7 @@ impl GraphSim {
     }
 
     /// Raw POST to the webhook (e.g. bad or missing signatures); returns the HTTP status.
-    pub async fn post_raw(
-        &self,
-        body: Vec<u8>,
-        signature: Option<String>,
-    ) -> Result<u16, SimError> {
+    pub async fn post_raw(&self, body: Vec<u8>, signature: Option<String>) -> Result<u16, SimError> {
         let url = self.webhook_url()?;
         self.post_bytes(&url, body, signature).await
     }
@@ -323,10 +307,7 @@ impl GraphSim {
     pub async fn send_media(&self, from: &str, m: InboundMedia) -> Result<String, SimError> {
         const KINDS: &[&str] = &["image", "video", "audio", "document", "sticker"];
         if !KINDS.contains(&m.kind.as_str()) {
-            return Err(SimError::Invalid(format!(
-                "unknown media kind {:?}",
-                m.kind
-            )));
+            return Err(SimError::Invalid(format!("unknown media kind {:?}", m.kind)));
         }
         let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&m.bytes));
         let (id, base) = {
@@ -358,10 +339,7 @@ impl GraphSim {
             _ => {}
         }
         if let (true, Some(base)) = (m.include_url, base) {
-            let url = format!(
-                "{base}/graph/media-download/{id}?ext={}",
-                ext_for(&m.mime_type)
-            );
+            let url = format!("{base}/graph/media-download/{id}?ext={}", ext_for(&m.mime_type));
             media.insert("url".into(), json!(url));
         }
         let mut msg = Map::new();
@@ -393,12 +371,7 @@ impl GraphSim {
             .await
     }
 
-    pub async fn send_contact(
-        &self,
-        from: &str,
-        name: &str,
-        phone: &str,
-    ) -> Result<String, SimError> {
+    pub async fn send_contact(&self, from: &str, name: &str, phone: &str) -> Result<String, SimError> {
         let first = name.split_whitespace().next().unwrap_or(name);
         let wa_id = normalize_user(phone, self.inner.cfg.country_code());
         let card = json!({

@@ -14,7 +14,12 @@ use tracing::Instrument;
 const IDLE: Duration = Duration::from_millis(50);
 const BATCH: usize = 10;
 
-pub fn spawn(p: Ports, queue: Arc<SqliteQueue>, escalator_every: Duration, stop: watch::Receiver<bool>) -> JoinSet<()> {
+pub fn spawn(
+    p: Ports,
+    queue: Arc<SqliteQueue>,
+    escalator_every: Duration,
+    stop: watch::Receiver<bool>,
+) -> JoinSet<()> {
     let mut set = JoinSet::new();
     for name in QueueName::ALL {
         set.spawn(consume(p.clone(), queue.clone(), name, stop.clone()));
@@ -63,12 +68,19 @@ async fn process(p: &Ports, queue: &SqliteQueue, d: Delivery) {
         }
     };
     let complaint = env.command.complaint().map(|c| c.to_string()).unwrap_or_default();
-    let span = tracing::info_span!("command", kind = env.command.kind(), key = %env.key, complaint = %complaint);
+    let span =
+        tracing::info_span!("command", kind = env.command.kind(), key = %env.key, complaint = %complaint);
     let result = async {
         match (&d.queue, &env.command) {
-            (QueueName::Inbound, Command::Inbound { event }) => shikayat_router::handle(p, &event).await.map_err(|e| e.to_string()),
-            (QueueName::Relay, _) => shikayat_officer_relay::handle(p, &env).await.map_err(|e| e.to_string()),
-            (QueueName::Notify, _) => shikayat_notifier::handle(p, &env).await.map_err(|e| e.to_string()),
+            (QueueName::Inbound, Command::Inbound { event }) => {
+                shikayat_router::handle(p, event).await.map_err(|e| e.to_string())
+            }
+            (QueueName::Relay, _) => shikayat_officer_relay::handle(p, &env)
+                .await
+                .map_err(|e| e.to_string()),
+            (QueueName::Notify, _) => shikayat_notifier::handle(p, &env)
+                .await
+                .map_err(|e| e.to_string()),
             (q, c) => Err(format!("{} on the {} queue", c.kind(), q.as_str())),
         }
     }

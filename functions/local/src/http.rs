@@ -20,7 +20,10 @@ struct AppState {
 }
 
 pub fn router(webhook: WebhookConfig, queue: Arc<SqliteQueue>, sim: Option<&GraphSim>) -> Router {
-    let state = AppState { webhook: Arc::new(webhook), queue };
+    let state = AppState {
+        webhook: Arc::new(webhook),
+        queue,
+    };
     let app = Router::new()
         .route("/webhook", get(verify).post(notify))
         .route("/healthz", get(|| async { "ok" }))
@@ -38,7 +41,12 @@ fn respond(r: Reply) -> impl IntoResponse {
 
 async fn verify(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> impl IntoResponse {
     let get = |k: &str| q.get(k).map(String::as_str);
-    respond(handshake(&s.webhook, get("hub.mode"), get("hub.verify_token"), get("hub.challenge")))
+    respond(handshake(
+        &s.webhook,
+        get("hub.mode"),
+        get("hub.verify_token"),
+        get("hub.challenge"),
+    ))
 }
 
 async fn notify(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {

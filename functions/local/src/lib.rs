@@ -22,16 +22,28 @@ pub use settings::{LocalSettings, WhatsAppSettings};
 pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&s.district_config)
         .with_context(|| format!("reading district config {}", s.district_config.display()))?;
-    let config = Arc::new(DistrictConfig::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", s.district_config.display()))?);
+    let config = Arc::new(
+        DistrictConfig::from_toml(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", s.district_config.display()))?,
+    );
     std::fs::create_dir_all(&s.data_dir).with_context(|| format!("creating {}", s.data_dir.display()))?;
     let db = Db::open(&s.data_dir).map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
     let store = Arc::new(SqliteStore::new(db.clone()));
-    store.load_directory(&config).await.map_err(|e| anyhow::anyhow!("loading the directory: {e}"))?;
-    let queue = Arc::new(SqliteQueue::new(db.clone(), std::time::Duration::from_secs(60), 5));
+    store
+        .load_directory(&config)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the directory: {e}"))?;
+    let queue = Arc::new(SqliteQueue::new(
+        db.clone(),
+        std::time::Duration::from_secs(60),
+        5,
+    ));
     // Keys start with `media/`, so files land in <data dir>/media/<complaint>/…
     let media = Arc::new(FolderMedia::new(&s.data_dir));
 
-    let listener = tokio::net::TcpListener::bind(s.listen).await.with_context(|| format!("binding {}", s.listen))?;
+    let listener = tokio::net::TcpListener::bind(s.listen)
+        .await
+        .with_context(|| format!("binding {}", s.listen))?;
     let addr = listener.local_addr()?;
     let local_base = format!("http://{}", loopback(addr));
 
@@ -43,7 +55,11 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
             Some(sim)
         }
     };
-    let base_url = s.whatsapp.base_url.clone().unwrap_or_else(|| format!("{local_base}/graph"));
+    let base_url = s
+        .whatsapp
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("{local_base}/graph"));
     let whatsapp = Arc::new(
         CloudApi::new(CloudApiConfig {
             base_url,
@@ -56,7 +72,10 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
     );
     let ports = Ports {
         config: config.clone(),
-        settings: Settings { settle_seconds: s.settle_seconds, pair_interval: s.pair_interval },
+        settings: Settings {
+            settle_seconds: s.settle_seconds,
+            pair_interval: s.pair_interval,
+        },
         complaints: store.clone(),
         messages: store.clone(),
         conversations: store.clone(),
@@ -67,10 +86,18 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
         clock: Arc::new(SystemClock),
         pacer: Arc::new(Pacer::default()),
     };
-    let webhook = WebhookConfig { app_secret: s.whatsapp.app_secret.clone(), verify_token: s.whatsapp.verify_token.clone() };
+    let webhook = WebhookConfig {
+        app_secret: s.whatsapp.app_secret.clone(),
+        verify_token: s.whatsapp.verify_token.clone(),
+    };
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut tasks = consumers::spawn(ports.clone(), queue.clone(), s.escalator_interval, stop_rx.clone());
+    let mut tasks = consumers::spawn(
+        ports.clone(),
+        queue.clone(),
+        s.escalator_interval,
+        stop_rx.clone(),
+    );
     let app = http::router(webhook, queue.clone(), sim.as_ref());
     tracing::info!(%addr, simulator = sim.is_some(), district = %config.district.code, "shikayat-local listening");
     let mut server_stop = stop_rx.clone();
@@ -97,13 +124,25 @@ fn loopback(addr: std::net::SocketAddr) -> std::net::SocketAddr {
 
 fn sim_config(w: &WhatsAppSettings, cfg: &DistrictConfig, local_base: &str) -> SimConfig {
     let mut personas = vec![
-        Persona { phone: "919812345678".into(), name: "सुनीता देवी".into(), label: "नागरिक / Citizen — Sunita (demo)".into() },
-        Persona { phone: "919839012345".into(), name: "Ramesh Kumar".into(), label: "नागरिक / Citizen — Ramesh (demo)".into() },
+        Persona {
+            phone: "919812345678".into(),
+            name: "सुनीता देवी".into(),
+            label: "नागरिक / Citizen — Sunita (demo)".into(),
+        },
+        Persona {
+            phone: "919839012345".into(),
+            name: "Ramesh Kumar".into(),
+            label: "नागरिक / Citizen — Ramesh (demo)".into(),
+        },
     ];
     personas.extend(cfg.people.iter().map(|p| Persona {
         phone: p.phone.as_str().to_string(),
         name: p.name.clone(),
-        label: format!("{} — {}", p.role.as_str(), p.designation.clone().unwrap_or_else(|| p.name.clone())),
+        label: format!(
+            "{} — {}",
+            p.role.as_str(),
+            p.designation.clone().unwrap_or_else(|| p.name.clone())
+        ),
     }));
     SimConfig {
         app_secret: w.app_secret.clone(),

@@ -7,9 +7,16 @@ async fn main() -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_env("SHIKAYAT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("SHIKAYAT_LOG_FORMAT").is_ok_and(|f| f == "json");
     if json {
-        tracing_subscriber::fmt().json().with_writer(std::io::stderr).with_env_filter(filter).init();
+        tracing_subscriber::fmt()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .init();
     } else {
-        tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).init();
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .init();
     }
     let settings = shikayat_local::LocalSettings::from_env()?;
     shikayat_local::run(settings).await

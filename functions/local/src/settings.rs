@@ -34,7 +34,10 @@ fn var(name: &str) -> Option<String> {
 
 fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     match var(name) {
-        Some(v) => v.trim().parse().map_err(|_| anyhow::anyhow!("{name}={v:?} is not a number")),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a number")),
         None => Ok(default),
     }
 }
@@ -42,7 +45,9 @@ fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
 impl LocalSettings {
     pub fn from_env() -> anyhow::Result<Self> {
         let listen = var("SHIKAYAT_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen: SocketAddr = listen.parse().with_context(|| format!("SHIKAYAT_LISTEN={listen:?}"))?;
+        let listen: SocketAddr = listen
+            .parse()
+            .with_context(|| format!("SHIKAYAT_LISTEN={listen:?}"))?;
         let base_url = var("WHATSAPP_API_BASE_URL").map(|u| u.trim_end_matches('/').to_string());
         let simulated = base_url.is_none();
         let secret = |name: &str, sandbox: &str| -> anyhow::Result<String> {
@@ -55,7 +60,9 @@ impl LocalSettings {
         Ok(Self {
             listen,
             data_dir: PathBuf::from(var("SHIKAYAT_DATA_DIR").unwrap_or_else(|| "./.shikayat".into())),
-            district_config: PathBuf::from(var("SHIKAYAT_DISTRICT_CONFIG").unwrap_or_else(|| "config/amethi.toml".into())),
+            district_config: PathBuf::from(
+                var("SHIKAYAT_DISTRICT_CONFIG").unwrap_or_else(|| "config/amethi.toml".into()),
+            ),
             settle_seconds: number("SHIKAYAT_SETTLE_SECONDS", 120)?,
             escalator_interval: Duration::from_secs(number("SHIKAYAT_ESCALATOR_INTERVAL_SECONDS", 300)?),
             pair_interval: Duration::from_millis(number("SHIKAYAT_PAIR_INTERVAL_MS", 6000)?),

@@ -41,7 +41,13 @@ pub async fn deliver(p: &Ports, d: Delivery<'_>) -> Result<Delivered, NotifyErro
     } else if let Some(t) = d.rendered.template.clone() {
         (vec![t.into()], true)
     } else {
-        return fail(p, &d, Some(131047), "outside the 24-hour window and no template for this message".into()).await;
+        return fail(
+            p,
+            &d,
+            Some(131047),
+            "outside the 24-hour window and no template for this message".into(),
+        )
+        .await;
     };
     let mut wamids = Vec::new();
     for (i, out) in messages.iter().enumerate() {
@@ -59,8 +65,13 @@ pub async fn deliver(p: &Ports, d: Delivery<'_>) -> Result<Delivered, NotifyErro
         let wamid = match sent {
             Ok(w) => w,
             // Our window record can lag Meta's: the template is the way through.
-            Err(SendError::Permanent { code: Some(131047), .. }) if !via_template && d.rendered.template.is_some() => {
-                let rendered = Rendered { free_form: Vec::new(), template: d.rendered.template.clone() };
+            Err(SendError::Permanent {
+                code: Some(131047), ..
+            }) if !via_template && d.rendered.template.is_some() => {
+                let rendered = Rendered {
+                    free_form: Vec::new(),
+                    template: d.rendered.template.clone(),
+                };
                 return Box::pin(deliver(p, Delivery { rendered, ..d })).await;
             }
             Err(SendError::Permanent { code, detail }) => return fail(p, &d, code, detail).await,
@@ -85,13 +96,30 @@ pub async fn deliver(p: &Ports, d: Delivery<'_>) -> Result<Delivered, NotifyErro
 }
 
 async fn upload_if_stored(p: &Ports, msg: &OutboundMessage) -> Result<OutboundMessage, NotifyError> {
-    let OutboundMessage::Media { kind, media: MediaSource::Stored { key }, mime_type, caption, filename } = msg else {
+    let OutboundMessage::Media {
+        kind,
+        media: MediaSource::Stored { key },
+        mime_type,
+        caption,
+        filename,
+    } = msg
+    else {
         return Ok(msg.clone());
     };
     let (bytes, content_type) = p.media.get(key).await?;
-    let name = filename.clone().unwrap_or_else(|| key.rsplit('/').next().unwrap_or("file").to_string());
-    let mime = if content_type.is_empty() { mime_type.clone() } else { content_type };
-    let id = p.whatsapp.upload_media(bytes, &mime, &name).await.map_err(NotifyError::Send)?;
+    let name = filename
+        .clone()
+        .unwrap_or_else(|| key.rsplit('/').next().unwrap_or("file").to_string());
+    let mime = if content_type.is_empty() {
+        mime_type.clone()
+    } else {
+        content_type
+    };
+    let id = p
+        .whatsapp
+        .upload_media(bytes, &mime, &name)
+        .await
+        .map_err(NotifyError::Send)?;
     Ok(OutboundMessage::Media {
         kind: *kind,
         media: MediaSource::Uploaded { id },
@@ -103,7 +131,12 @@ async fn upload_if_stored(p: &Ports, msg: &OutboundMessage) -> Result<OutboundMe
 
 /// Records a permanent failure on the complaint and tells the control room — unless the
 /// failed recipient is the control room itself (no loop).
-async fn fail(p: &Ports, d: &Delivery<'_>, code: Option<i64>, detail: String) -> Result<Delivered, NotifyError> {
+async fn fail(
+    p: &Ports,
+    d: &Delivery<'_>,
+    code: Option<i64>,
+    detail: String,
+) -> Result<Delivered, NotifyError> {
     tracing::warn!(to = %d.to, code, %detail, kind = d.kind, "delivery failed for good");
     record_failure(p, d.key, d.to, d.complaint, code, &detail).await?;
     Ok(Delivered::Failed { code, detail })
@@ -123,21 +156,47 @@ pub async fn record_failure(
         return Ok(());
     }
     loop {
-        let Some(mut c) = p.complaints.get(id).await? else { break };
-        let what = format!("to {} ({}): {}", to.masked(), code.map(|c| c.to_string()).unwrap_or_default(), detail);
-        let entry = apply(&mut c, Event::DeliveryFailed { detail: what }, Actor::System, p.clock.now())?;
+        let Some(mut c) = p.complaints.get(id).await? else {
+            break;
+        };
+        let what = format!(
+            "to {} ({}): {}",
+            to.masked(),
+            code.map(|c| c.to_string()).unwrap_or_default(),
+            detail
+        );
+        let entry = apply(
+            &mut c,
+            Event::DeliveryFailed { detail: what },
+            Actor::System,
+            p.clock.now(),
+        )?;
         match p.complaints.update(&mut c, &[entry]).await {
             Ok(()) => break,
             Err(PortError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    let is_control_room = p.directory.person(to).await?.is_some_and(|x| x.role == Role::ControlRoom);
+    let is_control_room = p
+        .directory
+        .person(to)
+        .await?
+        .is_some_and(|x| x.role == Role::ControlRoom);
     if !is_control_room {
         for cr in p.directory.with_role(Role::ControlRoom).await? {
-            let notice = Notice::DeliveryFailed { id: id.clone(), who: to.masked(), code: code.unwrap_or(0) };
-            let cmd = Command::Tell { to: cr.phone.clone(), complaint: Some(id.clone()), notice };
-            p.queue.send(&Outbound::relay(format!("{marker}:{}", cr.phone.as_str()), cmd)).await?;
+            let notice = Notice::DeliveryFailed {
+                id: id.clone(),
+                who: to.masked(),
+                code: code.unwrap_or(0),
+            };
+            let cmd = Command::Tell {
+                to: cr.phone.clone(),
+                complaint: Some(id.clone()),
+                notice,
+            };
+            p.queue
+                .send(&Outbound::relay(format!("{marker}:{}", cr.phone.as_str()), cmd))
+                .await?;
         }
     }
     p.messages.mark_done(&marker).await?;

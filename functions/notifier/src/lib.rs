@@ -39,10 +39,24 @@ pub async fn handle(p: &Ports, env: &Envelope) -> Result<(), NotifyError> {
         return Ok(());
     }
     match &env.command {
-        Command::Tell { to, complaint, notice } => {
+        Command::Tell {
+            to,
+            complaint,
+            notice,
+        } => {
             let rendered = render(notice, &p.config);
             let kind = notice_kind(notice);
-            deliver(p, Delivery { key: &env.key, to, complaint: complaint.as_ref(), kind: &kind, rendered }).await?;
+            deliver(
+                p,
+                Delivery {
+                    key: &env.key,
+                    to,
+                    complaint: complaint.as_ref(),
+                    kind: &kind,
+                    rendered,
+                },
+            )
+            .await?;
         }
         Command::DeliverReport { id } => deliver_report(p, &env.key, id).await?,
         other => return Err(NotifyError::Unexpected(format!("notifier got {}", other.kind()))),
@@ -60,9 +74,21 @@ async fn deliver_report(p: &Ports, key: &str, id: &shikayat_core::ComplaintId) -
     }
     let rendered = report_to_citizen(&c, &p.config);
     let to = c.complainant.clone();
-    deliver(p, Delivery { key, to: &to, complaint: Some(id), kind: "report", rendered }).await?;
+    deliver(
+        p,
+        Delivery {
+            key,
+            to: &to,
+            complaint: Some(id),
+            kind: "report",
+            rendered,
+        },
+    )
+    .await?;
     loop {
-        let Some(mut c) = p.complaints.get(id).await? else { return Ok(()) };
+        let Some(mut c) = p.complaints.get(id).await? else {
+            return Ok(());
+        };
         if c.status != Status::Reported {
             return Ok(());
         }

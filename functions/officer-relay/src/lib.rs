@@ -28,7 +28,10 @@ pub enum RelayError {
 
 /// A settle command fires at its own time; a later message pushed the settle time on and
 /// scheduled its own command, so an early one stands down. One second of slack for clocks.
-fn still_settling(settles_at: Option<chrono::DateTime<chrono::Utc>>, now: chrono::DateTime<chrono::Utc>) -> bool {
+fn still_settling(
+    settles_at: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
     settles_at.is_some_and(|t| t > now + Duration::seconds(1))
 }
 
@@ -43,7 +46,17 @@ pub async fn handle(p: &Ports, env: &Envelope) -> Result<(), RelayError> {
             let c = load(p, id).await?;
             if let Some(officer) = c.officer.clone() {
                 let rendered = complaint_details(&c, &p.config);
-                deliver(p, Delivery { key: &env.key, to: &officer, complaint: Some(id), kind: "details", rendered }).await?;
+                deliver(
+                    p,
+                    Delivery {
+                        key: &env.key,
+                        to: &officer,
+                        complaint: Some(id),
+                        kind: "details",
+                        rendered,
+                    },
+                )
+                .await?;
             }
         }
         Command::SettleReport { id } => {
@@ -51,23 +64,48 @@ pub async fn handle(p: &Ports, env: &Envelope) -> Result<(), RelayError> {
             let settles_at = c.report.as_ref().and_then(|r| r.settles_at);
             if c.status == Status::Reported && !still_settling(settles_at, p.clock.now()) {
                 let parts = c.report.as_ref().map_or(0, |r| r.wamids.len());
-                let cmd = Outbound::notify(format!("deliver:{id}:{parts}"), Command::DeliverReport { id: id.clone() });
+                let cmd = Outbound::notify(
+                    format!("deliver:{id}:{parts}"),
+                    Command::DeliverReport { id: id.clone() },
+                );
                 p.queue.send(&cmd).await?;
             }
         }
-        Command::Tell { to, complaint, notice } => {
+        Command::Tell {
+            to,
+            complaint,
+            notice,
+        } => {
             let rendered = render(notice, &p.config);
             let kind = notice_kind(notice);
-            deliver(p, Delivery { key: &env.key, to, complaint: complaint.as_ref(), kind: &kind, rendered }).await?;
+            deliver(
+                p,
+                Delivery {
+                    key: &env.key,
+                    to,
+                    complaint: complaint.as_ref(),
+                    kind: &kind,
+                    rendered,
+                },
+            )
+            .await?;
         }
-        other => return Err(RelayError::Unexpected(format!("officer-relay got {}", other.kind()))),
+        other => {
+            return Err(RelayError::Unexpected(format!(
+                "officer-relay got {}",
+                other.kind()
+            )))
+        }
     }
     p.messages.mark_done(&env.key).await?;
     Ok(())
 }
 
 async fn load(p: &Ports, id: &ComplaintId) -> Result<Complaint, RelayError> {
-    p.complaints.get(id).await?.ok_or_else(|| RelayError::Unexpected(format!("no complaint {id}")))
+    p.complaints
+        .get(id)
+        .await?
+        .ok_or_else(|| RelayError::Unexpected(format!("no complaint {id}")))
 }
 
 async fn update(p: &Ports, id: &ComplaintId, event: Event) -> Result<Complaint, RelayError> {
@@ -85,7 +123,8 @@ async fn update(p: &Ports, id: &ComplaintId, event: Event) -> Result<Complaint, 
 /// The burst has settled: route by keywords to a department's officer, or to the control room.
 async fn settle_complaint(p: &Ports, key: &str, id: &ComplaintId) -> Result<(), RelayError> {
     let c = load(p, id).await?;
-    if c.status != Status::Registered || c.department.is_some() || still_settling(c.settles_at, p.clock.now()) {
+    if c.status != Status::Registered || c.department.is_some() || still_settling(c.settles_at, p.clock.now())
+    {
         return Ok(());
     }
     let Some(dep) = route(&p.config, &c.text).and_then(|d| p.config.department(d)) else {
@@ -96,11 +135,24 @@ async fn settle_complaint(p: &Ports, key: &str, id: &ComplaintId) -> Result<(), 
         return unassigned(p, key, &c, format!("no officer for {}", dep.id)).await;
     };
     let due_at = p.clock.now() + Duration::from_std(dep.sla()?).unwrap_or(Duration::days(7));
-    update(p, id, Event::Forward { department: dep.id.clone(), officer, due_at }).await?;
+    update(
+        p,
+        id,
+        Event::Forward {
+            department: dep.id.clone(),
+            officer,
+            due_at,
+        },
+    )
+    .await?;
     forward(p, key, id).await
 }
 
-async fn officer_for(p: &Ports, department: &str, previous: Option<&Phone>) -> Result<Option<Phone>, RelayError> {
+async fn officer_for(
+    p: &Ports,
+    department: &str,
+    previous: Option<&Phone>,
+) -> Result<Option<Phone>, RelayError> {
     let officers = p.directory.officers_of(department).await?;
     // A reopened complaint goes back to the same officer while they still hold the department.
     if let Some(prev) = previous {
@@ -115,16 +167,36 @@ async fn unassigned(p: &Ports, key: &str, c: &Complaint, why: String) -> Result<
     if matches!(c.status, Status::Registered | Status::Reopened) {
         update(p, &c.id, Event::Unassigned { reason: why.clone() }).await?;
     }
-    let notice = Notice::Unassigned { id: c.id.clone(), subject: c.subject(200), why };
+    let notice = Notice::Unassigned {
+        id: c.id.clone(),
+        subject: c.subject(200),
+        why,
+    };
     tell_role(p, key, Role::ControlRoom, &c.id, &notice).await
 }
 
-async fn tell_role(p: &Ports, key: &str, role: Role, id: &ComplaintId, notice: &Notice) -> Result<(), RelayError> {
+async fn tell_role(
+    p: &Ports,
+    key: &str,
+    role: Role,
+    id: &ComplaintId,
+    notice: &Notice,
+) -> Result<(), RelayError> {
     let kind = notice_kind(notice);
     for person in p.directory.with_role(role).await? {
         let rendered = render(notice, &p.config);
         let k = format!("{key}:{}", person.phone.as_str());
-        deliver(p, Delivery { key: &k, to: &person.phone, complaint: Some(id), kind: &kind, rendered }).await?;
+        deliver(
+            p,
+            Delivery {
+                key: &k,
+                to: &person.phone,
+                complaint: Some(id),
+                kind: &kind,
+                rendered,
+            },
+        )
+        .await?;
     }
     Ok(())
 }
@@ -133,7 +205,10 @@ async fn tell_role(p: &Ports, key: &str, role: Role, id: &ComplaintId, notice: &
 async fn forward(p: &Ports, key: &str, id: &ComplaintId) -> Result<(), RelayError> {
     let mut c = load(p, id).await?;
     if c.status == Status::Reopened {
-        let dep = c.department.clone().and_then(|d| p.config.department(&d).cloned());
+        let dep = c
+            .department
+            .clone()
+            .and_then(|d| p.config.department(&d).cloned());
         let officer = match &dep {
             Some(d) => officer_for(p, &d.id, c.officer.as_ref()).await?,
             None => None,
@@ -143,13 +218,34 @@ async fn forward(p: &Ports, key: &str, id: &ComplaintId) -> Result<(), RelayErro
         };
         // A second look gets half the time: the complainant has already waited once.
         let sla = Duration::from_std(dep.sla()?).unwrap_or(Duration::days(7)) / 2;
-        c = update(p, id, Event::Forward { department: dep.id.clone(), officer, due_at: p.clock.now() + sla }).await?;
+        c = update(
+            p,
+            id,
+            Event::Forward {
+                department: dep.id.clone(),
+                officer,
+                due_at: p.clock.now() + sla,
+            },
+        )
+        .await?;
     }
     if c.status != Status::Forwarded {
         return Ok(());
     }
-    let Some(officer) = c.officer.clone() else { return Ok(()) };
+    let Some(officer) = c.officer.clone() else {
+        return Ok(());
+    };
     let rendered = new_complaint(&c, &p.config);
-    deliver(p, Delivery { key, to: &officer, complaint: Some(id), kind: "new_complaint", rendered }).await?;
+    deliver(
+        p,
+        Delivery {
+            key,
+            to: &officer,
+            complaint: Some(id),
+            kind: "new_complaint",
+            rendered,
+        },
+    )
+    .await?;
     Ok(())
 }

@@ -4,7 +4,9 @@ use chrono::{Datelike, Duration};
 use shikayat_core::catalogue::{Action, Line, Notice};
 use shikayat_core::command::{Command, Outbound};
 use shikayat_core::complaint::{Actor, Complaint, Status, TimelineEntry};
-use shikayat_core::conversation::{classify_citizen_text, place_citizen_content, CitizenText, Draft, Pending, Placement};
+use shikayat_core::conversation::{
+    classify_citizen_text, place_citizen_content, CitizenText, Draft, Pending, Placement,
+};
 use shikayat_core::inbound::{Body, InboundMessage};
 use shikayat_core::lifecycle::{apply, Event};
 use shikayat_core::ports::PortError;
@@ -29,7 +31,10 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
             tracing::info!(%kind, "system message");
             Ok(())
         }
-        Body::Unsupported { error_code: Some(131052), .. } => ctx.reply(Notice::MediaTooLarge, None, false).await,
+        Body::Unsupported {
+            error_code: Some(131052),
+            ..
+        } => ctx.reply(Notice::MediaTooLarge, None, false).await,
         Body::Unsupported { .. } | Body::Unknown { .. } => ctx.reply(Notice::Unsupported, None, false).await,
         Body::Text { text } => {
             if let Some(Pending::DissatisfactionReason { complaint }) = ctx.conv.pending.clone() {
@@ -49,11 +54,15 @@ async fn status(ctx: &mut Ctx<'_>, id: Option<ComplaintId>) -> Result<(), Router
     let mine = ctx.p.complaints.by_complainant(&ctx.who).await?;
     let notice = match id {
         Some(id) => match mine.iter().find(|c| c.id == id) {
-            Some(c) => Notice::Status { lines: vec![Line::of(c)] },
+            Some(c) => Notice::Status {
+                lines: vec![Line::of(c)],
+            },
             // A citizen sees only their own complaints.
             None => Notice::NotYours { id },
         },
-        None => Notice::Status { lines: mine.iter().take(5).map(Line::of).collect() },
+        None => Notice::Status {
+            lines: mine.iter().take(5).map(Line::of).collect(),
+        },
     };
     ctx.reply(notice, None, false).await
 }
@@ -66,7 +75,7 @@ async fn content(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
     }
     let latest_open = mine.iter().find(|c| c.status.is_open()).map(|c| c.id.clone());
     match place_citizen_content(ctx.conv, latest_open.as_ref(), ctx.now) {
-        Placement::JoinDraft(id) => join(ctx, &id, &[ctx.m.clone()], true).await,
+        Placement::JoinDraft(id) => join(ctx, &id, std::slice::from_ref(ctx.m), true).await,
         Placement::AskSameOrNew(id) => {
             if let Some(Pending::SameOrNew { complaint, held }) = &mut ctx.conv.pending {
                 if *complaint == id {
@@ -74,11 +83,26 @@ async fn content(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
                     return Ok(());
                 }
             }
-            ctx.conv.pending = Some(Pending::SameOrNew { complaint: id.clone(), held: vec![ctx.m.clone()] });
-            let subject = mine.iter().find(|c| c.id == id).map(|c| c.subject(80)).unwrap_or_default();
-            ctx.reply(Notice::SameOrNew { id: id.clone(), subject }, Some(&id), false).await
+            ctx.conv.pending = Some(Pending::SameOrNew {
+                complaint: id.clone(),
+                held: vec![ctx.m.clone()],
+            });
+            let subject = mine
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.subject(80))
+                .unwrap_or_default();
+            ctx.reply(
+                Notice::SameOrNew {
+                    id: id.clone(),
+                    subject,
+                },
+                Some(&id),
+                false,
+            )
+            .await
         }
-        Placement::Register => register(ctx, &[ctx.m.clone()]).await,
+        Placement::Register => register(ctx, std::slice::from_ref(ctx.m)).await,
     }
 }
 
@@ -87,8 +111,11 @@ fn settle(ctx: &Ctx<'_>) -> chrono::DateTime<chrono::Utc> {
 }
 
 async fn schedule_settle(ctx: &Ctx<'_>, id: &ComplaintId, after: &str) -> Result<(), RouterError> {
-    let cmd = Outbound::relay(format!("settle:{id}:{after}"), Command::SettleComplaint { id: id.clone() })
-        .delayed(ctx.p.settings.settle_seconds);
+    let cmd = Outbound::relay(
+        format!("settle:{id}:{after}"),
+        Command::SettleComplaint { id: id.clone() },
+    )
+    .delayed(ctx.p.settings.settle_seconds);
     ctx.p.queue.send(&cmd).await?;
     Ok(())
 }
@@ -111,7 +138,11 @@ async fn register(ctx: &mut Ctx<'_>, messages: &[InboundMessage]) -> Result<(), 
     for m in messages {
         match detail(p, &id, "inbound", m).await {
             Ok(Some(d)) => {
-                let e = Event::AddDetail { wamid: m.wamid.clone(), detail: d, settles_at: Some(settles_at) };
+                let e = Event::AddDetail {
+                    wamid: m.wamid.clone(),
+                    detail: d,
+                    settles_at: Some(settles_at),
+                };
                 timeline.push(apply(&mut c, e, Actor::Complainant(ctx.who.clone()), ctx.now)?);
             }
             Ok(None) => {}
@@ -122,14 +153,26 @@ async fn register(ctx: &mut Ctx<'_>, messages: &[InboundMessage]) -> Result<(), 
     c.settles_at = Some(settles_at);
     p.complaints.create(&mut c, &timeline).await?;
     tracing::info!(complaint = %id, "registered");
-    ctx.conv.draft = Some(Draft { complaint: id.clone(), settles_at });
-    let ack = Command::Tell { to: ctx.who.clone(), complaint: Some(id.clone()), notice: Notice::Registered { id: id.clone() } };
+    ctx.conv.draft = Some(Draft {
+        complaint: id.clone(),
+        settles_at,
+    });
+    let ack = Command::Tell {
+        to: ctx.who.clone(),
+        complaint: Some(id.clone()),
+        notice: Notice::Registered { id: id.clone() },
+    };
     p.queue.send(&Outbound::notify(format!("ack:{id}"), ack)).await?;
     schedule_settle(ctx, &id, &ctx.m.wamid).await
 }
 
 /// Adds messages to an open complaint; within a burst, pushes the settle time on.
-async fn join(ctx: &mut Ctx<'_>, id: &ComplaintId, messages: &[InboundMessage], burst: bool) -> Result<(), RouterError> {
+async fn join(
+    ctx: &mut Ctx<'_>,
+    id: &ComplaintId,
+    messages: &[InboundMessage],
+    burst: bool,
+) -> Result<(), RouterError> {
     let settles_at = burst.then(|| settle(ctx));
     for m in messages {
         let d = match detail(ctx.p, id, "inbound", m).await {
@@ -141,10 +184,20 @@ async fn join(ctx: &mut Ctx<'_>, id: &ComplaintId, messages: &[InboundMessage], 
             }
             Err(e) => return Err(e),
         };
-        if ctx.p.complaints.get(id).await?.is_some_and(|c| c.has_wamid(&m.wamid)) {
+        if ctx
+            .p
+            .complaints
+            .get(id)
+            .await?
+            .is_some_and(|c| c.has_wamid(&m.wamid))
+        {
             continue; // added before a crash
         }
-        let event = Event::AddDetail { wamid: m.wamid.clone(), detail: d, settles_at };
+        let event = Event::AddDetail {
+            wamid: m.wamid.clone(),
+            detail: d,
+            settles_at,
+        };
         match transition(ctx.p, id, Actor::Complainant(ctx.who.clone()), |_| event.clone()).await {
             Ok(_) => {}
             // Closed meanwhile: the citizen hears where it stands rather than silence.
@@ -153,10 +206,14 @@ async fn join(ctx: &mut Ctx<'_>, id: &ComplaintId, messages: &[InboundMessage], 
         }
     }
     if let Some(settles_at) = settles_at {
-        ctx.conv.draft = Some(Draft { complaint: id.clone(), settles_at });
+        ctx.conv.draft = Some(Draft {
+            complaint: id.clone(),
+            settles_at,
+        });
         schedule_settle(ctx, id, &ctx.m.wamid).await?;
     } else {
-        ctx.reply(Notice::Added { id: id.clone() }, Some(id), false).await?;
+        ctx.reply(Notice::Added { id: id.clone() }, Some(id), false)
+            .await?;
     }
     Ok(())
 }
@@ -176,7 +233,11 @@ async fn same_or_new(ctx: &mut Ctx<'_>, same: Option<ComplaintId>) -> Result<(),
 
 async fn feedback(ctx: &mut Ctx<'_>, id: &ComplaintId, satisfied: bool) -> Result<(), RouterError> {
     let actor = Actor::Complainant(ctx.who.clone());
-    let event = if satisfied { Event::Satisfied } else { Event::Dissatisfied { reason: None } };
+    let event = if satisfied {
+        Event::Satisfied
+    } else {
+        Event::Dissatisfied { reason: None }
+    };
     let (c, _) = match transition(ctx.p, id, actor, |_| event.clone()).await {
         Ok(x) => x,
         Err(RouterError::Core(_)) | Err(RouterError::Port(PortError::NotFound(_))) => {
@@ -186,11 +247,20 @@ async fn feedback(ctx: &mut Ctx<'_>, id: &ComplaintId, satisfied: bool) -> Resul
         Err(e) => return Err(e),
     };
     if satisfied {
-        return ctx.reply(Notice::ThanksSatisfied { id: id.clone() }, Some(id), false).await;
+        return ctx
+            .reply(Notice::ThanksSatisfied { id: id.clone() }, Some(id), false)
+            .await;
     }
-    ctx.conv.pending = Some(Pending::DissatisfactionReason { complaint: id.clone() });
-    ctx.reply(Notice::AskReason { id: id.clone() }, Some(id), false).await?;
-    let told = Notice::Dissatisfied { id: id.clone(), department: c.department.clone(), reopen_count: c.reopen_count };
+    ctx.conv.pending = Some(Pending::DissatisfactionReason {
+        complaint: id.clone(),
+    });
+    ctx.reply(Notice::AskReason { id: id.clone() }, Some(id), false)
+        .await?;
+    let told = Notice::Dissatisfied {
+        id: id.clone(),
+        department: c.department.clone(),
+        reopen_count: c.reopen_count,
+    };
     ctx.tell_control_room(id, told.clone()).await?;
     if let Some(officer) = &c.officer {
         if let Some(up) = ctx.p.directory.person(officer).await?.and_then(|o| o.reports_to) {
@@ -198,7 +268,13 @@ async fn feedback(ctx: &mut Ctx<'_>, id: &ComplaintId, satisfied: bool) -> Resul
         }
     }
     let fwd = Command::ForwardComplaint { id: id.clone() };
-    ctx.p.queue.send(&Outbound::relay(format!("reforward:{id}:{}", c.reopen_count), fwd)).await?;
+    ctx.p
+        .queue
+        .send(&Outbound::relay(
+            format!("reforward:{id}:{}", c.reopen_count),
+            fwd,
+        ))
+        .await?;
     Ok(())
 }
 
@@ -206,9 +282,16 @@ async fn reason(ctx: &mut Ctx<'_>, id: &ComplaintId, text: &str) -> Result<(), R
     ctx.conv.pending = None;
     let reason = text.trim().to_string();
     let actor = Actor::Complainant(ctx.who.clone());
-    let (c, _) = transition(ctx.p, id, actor, |_| Event::DissatisfactionReason { reason: reason.clone() }).await?;
-    ctx.reply(Notice::ReasonNoted { id: id.clone() }, Some(id), false).await?;
-    let notice = Notice::ComplainantReason { id: id.clone(), reason };
+    let (c, _) = transition(ctx.p, id, actor, |_| Event::DissatisfactionReason {
+        reason: reason.clone(),
+    })
+    .await?;
+    ctx.reply(Notice::ReasonNoted { id: id.clone() }, Some(id), false)
+        .await?;
+    let notice = Notice::ComplainantReason {
+        id: id.clone(),
+        reason,
+    };
     ctx.tell_control_room(id, notice.clone()).await?;
     if let Some(officer) = &c.officer {
         ctx.tell(officer, Some(id), notice, true).await?;

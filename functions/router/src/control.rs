@@ -26,7 +26,14 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
         ("assign", Some(id)) if rest.len() == 1 => assign(ctx, &id, rest[0]).await,
         ("reject", Some(id)) if !rest.is_empty() => reject(ctx, &id, &rest.join(" ")).await,
         ("unassigned", _) => {
-            let lines = ctx.p.complaints.unassigned().await?.iter().map(Line::of).collect();
+            let lines = ctx
+                .p
+                .complaints
+                .unassigned()
+                .await?
+                .iter()
+                .map(Line::of)
+                .collect();
             ctx.reply(Notice::Pending { lines }, None, true).await
         }
         _ => ctx.reply(Notice::ControlRoomHelp, None, true).await,
@@ -47,11 +54,25 @@ async fn assign(ctx: &mut Ctx<'_>, id: &ComplaintId, department: &str) -> Result
     };
     let Some(officer) = p.directory.officers_of(&dep.id).await?.into_iter().next() else {
         let why = format!("no officer for {}", dep.id);
-        return ctx.reply(Notice::Unassigned { id: id.clone(), subject: String::new(), why }, Some(id), true).await;
+        return ctx
+            .reply(
+                Notice::Unassigned {
+                    id: id.clone(),
+                    subject: String::new(),
+                    why,
+                },
+                Some(id),
+                true,
+            )
+            .await;
     };
     let sla = dep.sla()?;
     let due_at = ctx.now + chrono::Duration::from_std(sla).unwrap_or(chrono::Duration::days(7));
-    let event = Event::Forward { department: dep.id.clone(), officer: officer.phone.clone(), due_at };
+    let event = Event::Forward {
+        department: dep.id.clone(),
+        officer: officer.phone.clone(),
+        due_at,
+    };
     match transition(p, id, Actor::ControlRoom(ctx.who.clone()), |_| event.clone()).await {
         Ok(_) => {}
         Err(RouterError::Core(e)) => {
@@ -61,17 +82,32 @@ async fn assign(ctx: &mut Ctx<'_>, id: &ComplaintId, department: &str) -> Result
         Err(e) => return Err(e),
     }
     let fwd = Command::ForwardComplaint { id: id.clone() };
-    p.queue.send(&Outbound::relay(format!("forward:{id}:{}", ctx.m.wamid), fwd)).await?;
-    ctx.reply(Notice::Assigned { id: id.clone(), department: dep.id.clone() }, Some(id), true).await
+    p.queue
+        .send(&Outbound::relay(format!("forward:{id}:{}", ctx.m.wamid), fwd))
+        .await?;
+    ctx.reply(
+        Notice::Assigned {
+            id: id.clone(),
+            department: dep.id.clone(),
+        },
+        Some(id),
+        true,
+    )
+    .await
 }
 
 async fn reject(ctx: &mut Ctx<'_>, id: &ComplaintId, reason: &str) -> Result<(), RouterError> {
-    let event = Event::Reject { reason: reason.to_string() };
+    let event = Event::Reject {
+        reason: reason.to_string(),
+    };
     let (c, _) = match transition(ctx.p, id, Actor::ControlRoom(ctx.who.clone()), |_| event.clone()).await {
         Ok(x) => x,
         Err(RouterError::Core(_)) => return ctx.reply(Notice::NotAllowed, Some(id), true).await,
         Err(e) => return Err(e),
     };
-    let notice = Notice::Rejected { id: id.clone(), reason: reason.to_string() };
+    let notice = Notice::Rejected {
+        id: id.clone(),
+        reason: reason.to_string(),
+    };
     ctx.tell(&c.complainant, Some(id), notice, false).await
 }

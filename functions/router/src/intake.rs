@@ -11,18 +11,32 @@ use shikayat_core::ComplaintId;
 use crate::RouterError;
 
 /// What the message adds. `Ok(None)`: nothing to add (a reaction, an unsupported type).
-pub(crate) async fn detail(p: &Ports, id: &ComplaintId, folder: &str, m: &InboundMessage) -> Result<Option<Detail>, RouterError> {
+pub(crate) async fn detail(
+    p: &Ports,
+    id: &ComplaintId,
+    folder: &str,
+    m: &InboundMessage,
+) -> Result<Option<Detail>, RouterError> {
     Ok(Some(match &m.body {
         Body::Text { text } => Detail::Text(text.clone()),
         Body::Contacts { summary } => Detail::Contact(format!("📇 {summary}")),
-        Body::Location { latitude, longitude, name, address } => Detail::Location(Location {
+        Body::Location {
+            latitude,
+            longitude,
+            name,
+            address,
+        } => Detail::Location(Location {
             latitude: *latitude,
             longitude: *longitude,
             name: name.clone(),
             address: address.clone(),
         }),
         Body::Media(r) => {
-            let dl = p.whatsapp.download_media(&r.media_id).await.map_err(RouterError::Send)?;
+            let dl = p
+                .whatsapp
+                .download_media(&r.media_id)
+                .await
+                .map_err(RouterError::Send)?;
             let claimed = r.sha256.clone().or(dl.sha256.clone());
             if let Some(claim) = claimed {
                 if !sha256_matches(&dl.bytes, &claim) {
@@ -33,7 +47,11 @@ pub(crate) async fn detail(p: &Ports, id: &ComplaintId, folder: &str, m: &Inboun
                     }));
                 }
             }
-            let mime = if r.mime_type.is_empty() { dl.mime_type.clone() } else { r.mime_type.clone() };
+            let mime = if r.mime_type.is_empty() {
+                dl.mime_type.clone()
+            } else {
+                r.mime_type.clone()
+            };
             let key = media_key(id, folder, &m.wamid, &mime, r.kind);
             let sha = sha256_hex(&dl.bytes);
             p.media.put(&key, &dl.bytes, &mime, &sha).await?;

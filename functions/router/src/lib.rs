@@ -53,9 +53,16 @@ async fn message(p: &Ports, m: &InboundMessage) -> Result<(), RouterError> {
     let mut conv = p.conversations.get(&who).await?;
     conv.last_inbound_at = Some(conv.last_inbound_at.map_or(now, |t| t.max(now)));
     let role = p.directory.person(&who).await?.map(|x| x.role);
-    let span = tracing::info_span!("message", from = %who, role = role.map(|r| r.as_str()).unwrap_or("citizen"));
+    let span =
+        tracing::info_span!("message", from = %who, role = role.map(|r| r.as_str()).unwrap_or("citizen"));
     let _enter = span.enter();
-    let mut ctx = Ctx { p, who, now, conv: &mut conv, m };
+    let mut ctx = Ctx {
+        p,
+        who,
+        now,
+        conv: &mut conv,
+        m,
+    };
     match role {
         None => citizen::handle(&mut ctx).await?,
         Some(Role::Officer) => officer::handle(&mut ctx).await?,
@@ -81,15 +88,39 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Tell a citizen (notify queue) or an official (relay queue); the key makes it once-only.
-    pub async fn tell(&self, to: &Phone, complaint: Option<&ComplaintId>, notice: Notice, official: bool) -> Result<(), RouterError> {
-        let key = format!("tell:{}:{}:{}", self.m.wamid, to.as_str(), shikayat_notifier::notice_kind(&notice));
-        let cmd = Command::Tell { to: to.clone(), complaint: complaint.cloned(), notice };
-        let out = if official { Outbound::relay(key, cmd) } else { Outbound::notify(key, cmd) };
+    pub async fn tell(
+        &self,
+        to: &Phone,
+        complaint: Option<&ComplaintId>,
+        notice: Notice,
+        official: bool,
+    ) -> Result<(), RouterError> {
+        let key = format!(
+            "tell:{}:{}:{}",
+            self.m.wamid,
+            to.as_str(),
+            shikayat_notifier::notice_kind(&notice)
+        );
+        let cmd = Command::Tell {
+            to: to.clone(),
+            complaint: complaint.cloned(),
+            notice,
+        };
+        let out = if official {
+            Outbound::relay(key, cmd)
+        } else {
+            Outbound::notify(key, cmd)
+        };
         self.p.queue.send(&out).await?;
         Ok(())
     }
 
-    pub async fn reply(&self, notice: Notice, complaint: Option<&ComplaintId>, official: bool) -> Result<(), RouterError> {
+    pub async fn reply(
+        &self,
+        notice: Notice,
+        complaint: Option<&ComplaintId>,
+        official: bool,
+    ) -> Result<(), RouterError> {
         self.tell(&self.who.clone(), complaint, notice, official).await
     }
 
@@ -125,14 +156,23 @@ pub(crate) async fn transition(
 /// Delivery statuses update the outbound log; a permanent failure is recorded on the complaint
 /// and told to the control room.
 async fn status(p: &Ports, s: &StatusUpdate) -> Result<(), RouterError> {
-    let error = s.error_code.map(|c| format!("{c}: {}", s.error_detail.clone().unwrap_or_default()));
+    let error = s
+        .error_code
+        .map(|c| format!("{c}: {}", s.error_detail.clone().unwrap_or_default()));
     let Some(rec) = p.messages.update_status(&s.wamid, s.status, error).await? else {
         return Ok(()); // not ours, or sent before the log existed
     };
     if s.status == shikayat_core::inbound::DeliveryStatus::Failed {
         let detail = s.error_detail.clone().unwrap_or_else(|| "failed".into());
-        shikayat_notifier::deliver::record_failure(p, &format!("status:{}", s.wamid), &rec.to, rec.complaint.as_ref(), s.error_code, &detail)
-            .await?;
+        shikayat_notifier::deliver::record_failure(
+            p,
+            &format!("status:{}", s.wamid),
+            &rec.to,
+            rec.complaint.as_ref(),
+            s.error_code,
+            &detail,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -37,9 +37,18 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
         Body::Unsupported { .. } | Body::Unknown { .. } => ctx.reply(Notice::Unsupported, None, true).await,
         Body::Text { text } if is_pending_request(text) => {
             let open = ctx.p.complaints.open_by_officer(&ctx.who).await?;
-            ctx.reply(Notice::Pending { lines: open.iter().map(Line::of).collect() }, None, true).await
+            ctx.reply(
+                Notice::Pending {
+                    lines: open.iter().map(Line::of).collect(),
+                },
+                None,
+                true,
+            )
+            .await
         }
-        Body::Text { .. } | Body::Media(_) | Body::Location { .. } | Body::Contacts { .. } => report(ctx).await,
+        Body::Text { .. } | Body::Media(_) | Body::Location { .. } | Body::Contacts { .. } => {
+            report(ctx).await
+        }
     }
 }
 
@@ -53,18 +62,33 @@ async fn accept(ctx: &mut Ctx<'_>, id: &ComplaintId) -> Result<(), RouterError> 
         Err(e) => return Err(e),
     }
     let cmd = Command::SendDetails { id: id.clone() };
-    ctx.p.queue.send(&Outbound::relay(format!("details:{id}:{}", ctx.m.wamid), cmd)).await?;
+    ctx.p
+        .queue
+        .send(&Outbound::relay(format!("details:{id}:{}", ctx.m.wamid), cmd))
+        .await?;
     Ok(())
 }
 
 async fn decline(ctx: &mut Ctx<'_>, id: &ComplaintId) -> Result<(), RouterError> {
-    let (c, _) = match transition(ctx.p, id, Actor::Officer(ctx.who.clone()), |_| Event::NotMyDepartment { reason: None }).await {
+    let (c, _) = match transition(ctx.p, id, Actor::Officer(ctx.who.clone()), |_| {
+        Event::NotMyDepartment { reason: None }
+    })
+    .await
+    {
         Ok(x) => x,
         Err(RouterError::Core(_)) => return ctx.reply(Notice::NotAllowed, Some(id), true).await,
         Err(e) => return Err(e),
     };
     let why = "अधिकारी: मेरा विभाग नहीं / officer: not my department".to_string();
-    ctx.tell_control_room(id, Notice::Unassigned { id: id.clone(), subject: c.subject(200), why }).await
+    ctx.tell_control_room(
+        id,
+        Notice::Unassigned {
+            id: id.clone(),
+            subject: c.subject(200),
+            why,
+        },
+    )
+    .await
 }
 
 /// A report message: find its complaint, or hold it and ask which.
@@ -85,9 +109,20 @@ async fn report(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
             }
             match &mut ctx.conv.pending {
                 Some(Pending::WhichComplaint { held }) => held.push(ctx.m.clone()),
-                _ => ctx.conv.pending = Some(Pending::WhichComplaint { held: vec![ctx.m.clone()] }),
+                _ => {
+                    ctx.conv.pending = Some(Pending::WhichComplaint {
+                        held: vec![ctx.m.clone()],
+                    })
+                }
             }
-            ctx.reply(Notice::WhichComplaint { lines: open.iter().map(Line::of).collect() }, None, true).await
+            ctx.reply(
+                Notice::WhichComplaint {
+                    lines: open.iter().map(Line::of).collect(),
+                },
+                None,
+                true,
+            )
+            .await
         }
     }
 }
@@ -111,14 +146,25 @@ async fn report_part(ctx: &mut Ctx<'_>, id: &ComplaintId, m: &InboundMessage) ->
     };
     let settles_at = ctx.now + Duration::seconds(i64::from(ctx.p.settings.settle_seconds));
     let first = c.status == Status::Forwarded;
-    let event = Event::ReportPart { wamid: m.wamid.clone(), detail: d, settles_at };
+    let event = Event::ReportPart {
+        wamid: m.wamid.clone(),
+        detail: d,
+        settles_at,
+    };
     transition(ctx.p, id, Actor::Officer(ctx.who.clone()), |_| event.clone()).await?;
-    ctx.conv.report_draft = Some(Draft { complaint: id.clone(), settles_at });
+    ctx.conv.report_draft = Some(Draft {
+        complaint: id.clone(),
+        settles_at,
+    });
     if first {
-        ctx.reply(Notice::ReportReceived { id: id.clone() }, Some(id), true).await?;
+        ctx.reply(Notice::ReportReceived { id: id.clone() }, Some(id), true)
+            .await?;
     }
-    let cmd = Outbound::relay(format!("settle-report:{id}:{}", m.wamid), Command::SettleReport { id: id.clone() })
-        .delayed(ctx.p.settings.settle_seconds);
+    let cmd = Outbound::relay(
+        format!("settle-report:{id}:{}", m.wamid),
+        Command::SettleReport { id: id.clone() },
+    )
+    .delayed(ctx.p.settings.settle_seconds);
     ctx.p.queue.send(&cmd).await?;
     Ok(())
 }

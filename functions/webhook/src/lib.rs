@@ -21,12 +21,20 @@ pub struct Reply {
 
 impl Reply {
     fn new(status: u16, body: impl Into<String>) -> Self {
-        Self { status, body: body.into() }
+        Self {
+            status,
+            body: body.into(),
+        }
     }
 }
 
 /// `GET /webhook?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`
-pub fn handshake(cfg: &WebhookConfig, mode: Option<&str>, token: Option<&str>, challenge: Option<&str>) -> Reply {
+pub fn handshake(
+    cfg: &WebhookConfig,
+    mode: Option<&str>,
+    token: Option<&str>,
+    challenge: Option<&str>,
+) -> Reply {
     match signature::handshake(mode, token, challenge, &cfg.verify_token) {
         Some(c) => Reply::new(200, c),
         None => Reply::new(403, "verification failed"),
@@ -34,7 +42,12 @@ pub fn handshake(cfg: &WebhookConfig, mode: Option<&str>, token: Option<&str>, c
 }
 
 /// `POST /webhook` with the exact bytes Meta sent.
-pub async fn receive(cfg: &WebhookConfig, queue: &dyn Queue, signature_header: Option<&str>, body: &[u8]) -> Reply {
+pub async fn receive(
+    cfg: &WebhookConfig,
+    queue: &dyn Queue,
+    signature_header: Option<&str>,
+    body: &[u8],
+) -> Reply {
     if !signature::verify(cfg.app_secret.as_bytes(), body, signature_header) {
         tracing::warn!(bytes = body.len(), "webhook signature refused");
         return Reply::new(401, "invalid signature");

@@ -97,10 +97,7 @@ mod tests {
 
         // Someone else also started from "new": the second insert loses.
         let mut other = Conversation::new(phone.clone());
-        assert!(matches!(
-            s.put(&mut other).await,
-            Err(PortError::Conflict(_))
-        ));
+        assert!(matches!(s.put(&mut other).await, Err(PortError::Conflict(_))));
         assert_eq!(other.version, 0);
 
         // Two writers read version 1; only the first wins.

@@ -163,10 +163,8 @@ impl Db {
         }
         // FULL, not NORMAL: the webhook answers Meta 200 only after the enqueue commits, so a
         // committed row must survive a power cut, not just a process crash.
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(db_err)?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(db_err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -289,10 +287,8 @@ mod tests {
 
     #[test]
     fn busy_is_transient_other_errors_permanent() {
-        let busy = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-            None,
-        );
+        let busy =
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY), None);
         assert!(matches!(db_err(busy), PortError::Transient(_)));
         assert!(matches!(
             db_err(rusqlite::Error::QueryReturnedNoRows),

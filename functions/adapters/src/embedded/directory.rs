@@ -13,9 +13,7 @@ use super::store::SqliteStore;
 
 fn people(conn: &Connection, sql: &str, args: &[&dyn ToSql]) -> PortResult<Vec<Person>> {
     let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
-    let rows = stmt
-        .query_map(args, |r| r.get::<_, String>(0))
-        .map_err(db_err)?;
+    let rows = stmt.query_map(args, |r| r.get::<_, String>(0)).map_err(db_err)?;
     let mut out = Vec::new();
     for row in rows {
         let doc = row.map_err(db_err)?;
@@ -38,27 +36,32 @@ impl SqliteStore {
                 p.departments.clone(),
             ));
         }
-        self.db.call(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
-            // person_departments goes with its people (ON DELETE CASCADE).
-            tx.execute("DELETE FROM directory", []).map_err(db_err)?;
-            {
-                let mut person = tx
-                    .prepare("INSERT INTO directory (phone, role, doc) VALUES (?1, ?2, ?3)")
+        self.db
+            .call(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(db_err)?;
-                let mut dept = tx
-                    .prepare("INSERT OR IGNORE INTO person_departments (phone, department) VALUES (?1, ?2)")
-                    .map_err(db_err)?;
-                for (phone, role, doc, departments) in &rows {
-                    person.execute(params![phone, role, doc]).map_err(db_err)?;
-                    for d in departments {
-                        dept.execute(params![phone, d]).map_err(db_err)?;
+                // person_departments goes with its people (ON DELETE CASCADE).
+                tx.execute("DELETE FROM directory", []).map_err(db_err)?;
+                {
+                    let mut person = tx
+                        .prepare("INSERT INTO directory (phone, role, doc) VALUES (?1, ?2, ?3)")
+                        .map_err(db_err)?;
+                    let mut dept = tx
+                        .prepare(
+                            "INSERT OR IGNORE INTO person_departments (phone, department) VALUES (?1, ?2)",
+                        )
+                        .map_err(db_err)?;
+                    for (phone, role, doc, departments) in &rows {
+                        person.execute(params![phone, role, doc]).map_err(db_err)?;
+                        for d in departments {
+                            dept.execute(params![phone, d]).map_err(db_err)?;
+                        }
                     }
                 }
-            }
-            tx.commit().map_err(db_err)
-        })
-        .await
+                tx.commit().map_err(db_err)
+            })
+            .await
     }
 }
 
@@ -69,11 +72,9 @@ impl Directory for SqliteStore {
         self.db
             .call(move |conn| {
                 let doc: Option<String> = conn
-                    .query_row(
-                        "SELECT doc FROM directory WHERE phone = ?1",
-                        [&phone],
-                        |r| r.get(0),
-                    )
+                    .query_row("SELECT doc FROM directory WHERE phone = ?1", [&phone], |r| {
+                        r.get(0)
+                    })
                     .optional()
                     .map_err(db_err)?;
                 doc.map(|d| serde_json::from_str(&d).map_err(|e| json_err("person", e)))
@@ -187,10 +188,7 @@ escalation = "shikayat_escalation"
             .expect("person")
             .expect("present");
         assert_eq!(ae, cfg.people[1]);
-        assert_eq!(
-            s.person(&Phone::new("919999999999")).await.expect("person"),
-            None
-        );
+        assert_eq!(s.person(&Phone::new("919999999999")).await.expect("person"), None);
         // Supervisors may carry departments, but they are not the department's officers.
         assert_eq!(
             names(s.officers_of("water").await.expect("water")),
@@ -205,19 +203,13 @@ escalation = "shikayat_escalation"
             names(s.with_role(Role::ControlRoom).await.expect("cr")),
             ["Control Room"]
         );
-        assert_eq!(
-            names(s.with_role(Role::Supervisor).await.expect("sup")),
-            ["SDM"]
-        );
+        assert_eq!(names(s.with_role(Role::Supervisor).await.expect("sup")), ["SDM"]);
 
         // Loading again replaces everything: a person removed from the config is gone.
         cfg.people.remove(0);
         cfg.people[0].departments = vec!["roads".into()];
         s.load_directory(&cfg).await.expect("reload");
-        assert_eq!(
-            s.person(&Phone::new("919000000004")).await.expect("person"),
-            None
-        );
+        assert_eq!(s.person(&Phone::new("919000000004")).await.expect("person"), None);
         assert!(s.officers_of("water").await.expect("water").is_empty());
         assert_eq!(
             names(s.officers_of("roads").await.expect("roads")),

@@ -38,9 +38,8 @@ fn read(
     let Some((wamid, to, complaint, kind, command_key, part, status, error, at)) = raw else {
         return Ok(None);
     };
-    let status = DeliveryStatus::parse(&status).ok_or_else(|| {
-        PortError::Permanent(format!("message {wamid}: unknown status {status:?}"))
-    })?;
+    let status = DeliveryStatus::parse(&status)
+        .ok_or_else(|| PortError::Permanent(format!("message {wamid}: unknown status {status:?}")))?;
     let at = DateTime::parse_from_rfc3339(&at)
         .map_err(|e| PortError::Permanent(format!("message {wamid}: bad time {at:?}: {e}")))?
         .with_timezone(&Utc);
@@ -121,7 +120,9 @@ impl MessageLog for SqliteStore {
         let rec = rec.clone();
         self.db
             .call(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(db_err)?;
                 let holder: Option<String> = tx
                     .query_row(
                         "SELECT wamid FROM messages WHERE command_key = ?1 AND part = ?2",
@@ -236,15 +237,11 @@ mod tests {
         s.record_outbound(&b).await.expect("record b");
         assert_eq!(s.outbound("wamid.A").await.expect("get"), Some(a.clone()));
         assert_eq!(
-            s.outbound_part("deliver:AMT-2026-000001", 1)
-                .await
-                .expect("part"),
+            s.outbound_part("deliver:AMT-2026-000001", 1).await.expect("part"),
             Some(b)
         );
         assert_eq!(
-            s.outbound_part("deliver:AMT-2026-000001", 2)
-                .await
-                .expect("part"),
+            s.outbound_part("deliver:AMT-2026-000001", 2).await.expect("part"),
             None
         );
         assert_eq!(s.outbound("wamid.nope").await.expect("get"), None);
@@ -260,9 +257,7 @@ mod tests {
     #[tokio::test]
     async fn status_never_goes_backwards_and_failed_is_final() {
         let (_dir, s) = store();
-        s.record_outbound(&rec("wamid.A", "k", 0))
-            .await
-            .expect("record");
+        s.record_outbound(&rec("wamid.A", "k", 0)).await.expect("record");
         let st = |r: Option<OutboundRecord>| r.map(|r| r.status);
         assert_eq!(
             st(s.update_status("wamid.A", DeliveryStatus::Read, None)
@@ -303,9 +298,7 @@ mod tests {
             Some(DeliveryStatus::Failed)
         );
         // Re-recording after the statuses arrived keeps them.
-        s.record_outbound(&rec("wamid.A", "k", 0))
-            .await
-            .expect("again");
+        s.record_outbound(&rec("wamid.A", "k", 0)).await.expect("again");
         assert_eq!(
             st(s.outbound("wamid.A").await.expect("get")),
             Some(DeliveryStatus::Failed)
@@ -330,9 +323,7 @@ mod tests {
         s.mark_done("wamid.IN1").await.expect("mark twice");
         assert!(s.is_done("wamid.IN1").await.expect("done"));
         assert!(!s.is_done("wamid.IN2").await.expect("other"));
-        s.record_outbound(&rec("wamid.A", "k", 0))
-            .await
-            .expect("record");
+        s.record_outbound(&rec("wamid.A", "k", 0)).await.expect("record");
         let gone = s
             .expire_messages_before(Utc::now().max(at(0)) + chrono::Duration::seconds(1))
             .await

@@ -92,8 +92,7 @@ impl SqliteQueue {
         if max == 0 {
             return Ok(Vec::new());
         }
-        let (now, visibility, max_receives) =
-            (self.now_ms(), self.visibility_ms, self.max_receives);
+        let (now, visibility, max_receives) = (self.now_ms(), self.visibility_ms, self.max_receives);
         self.db
             .call(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
@@ -183,9 +182,7 @@ impl SqliteQueue {
                 let mut stmt = conn
                     .prepare_cached("SELECT body FROM dead_letters WHERE queue = ?1 ORDER BY id")
                     .map_err(db_err)?;
-                let rows = stmt
-                    .query_map([queue.as_str()], |r| r.get(0))
-                    .map_err(db_err)?;
+                let rows = stmt.query_map([queue.as_str()], |r| r.get(0)).map_err(db_err)?;
                 rows.collect::<Result<Vec<String>, _>>().map_err(db_err)
             })
             .await
@@ -247,11 +244,7 @@ impl Queue for SqliteQueue {
         let body = cmd.envelope.to_json();
         let key = cmd.envelope.key.clone();
         // Groups only mean something on the FIFO queue; elsewhere they would only block.
-        let group = if is_fifo(queue) {
-            cmd.group.clone()
-        } else {
-            None
-        };
+        let group = if is_fifo(queue) { cmd.group.clone() } else { None };
         let now = self.now_ms();
         let visible_at = now.saturating_add(i64::from(cmd.delay_seconds) * 1000);
         self.db
@@ -343,10 +336,7 @@ mod tests {
             .is_empty());
         clock.advance(Duration::from_secs(119));
         assert!(
-            q.receive(QueueName::Relay, 10)
-                .await
-                .expect("recv")
-                .is_empty(),
+            q.receive(QueueName::Relay, 10).await.expect("recv").is_empty(),
             "still delayed"
         );
         clock.advance(Duration::from_secs(1));
@@ -370,10 +360,7 @@ mod tests {
         let first = q.receive(QueueName::Relay, 1).await.expect("recv");
         clock.advance(VIS - Duration::from_secs(1));
         assert!(
-            q.receive(QueueName::Relay, 1)
-                .await
-                .expect("recv")
-                .is_empty(),
+            q.receive(QueueName::Relay, 1).await.expect("recv").is_empty(),
             "in flight"
         );
         clock.advance(Duration::from_secs(1));
@@ -386,11 +373,7 @@ mod tests {
             .await
             .expect("release");
         clock.advance(Duration::from_secs(9));
-        assert!(q
-            .receive(QueueName::Relay, 1)
-            .await
-            .expect("recv")
-            .is_empty());
+        assert!(q.receive(QueueName::Relay, 1).await.expect("recv").is_empty());
         clock.advance(Duration::from_secs(1));
         let third = q.receive(QueueName::Relay, 1).await.expect("recv");
         assert_eq!(third[0].receive_count, 3);
@@ -402,22 +385,13 @@ mod tests {
     async fn fifo_delivers_one_message_per_group_in_order() {
         let (_dir, db) = db();
         let (clock, q) = queue(db);
-        for (k, g) in [
-            ("a1", "A"),
-            ("b1", "B"),
-            ("a2", "A"),
-            ("a3", "A"),
-            ("b2", "B"),
-        ] {
+        for (k, g) in [("a1", "A"), ("b1", "B"), ("a2", "A"), ("a3", "A"), ("b2", "B")] {
             q.send(&inbound(k, g)).await.expect("send");
         }
         let got = q.receive(QueueName::Inbound, 10).await.expect("recv");
         assert_eq!(keys(&got), ["a1", "b1"], "only each group's head");
         assert!(
-            q.receive(QueueName::Inbound, 10)
-                .await
-                .expect("recv")
-                .is_empty(),
+            q.receive(QueueName::Inbound, 10).await.expect("recv").is_empty(),
             "heads in flight"
         );
 
@@ -432,10 +406,7 @@ mod tests {
             .await
             .expect("release a1");
         assert!(
-            q.receive(QueueName::Inbound, 10)
-                .await
-                .expect("recv")
-                .is_empty(),
+            q.receive(QueueName::Inbound, 10).await.expect("recv").is_empty(),
             "A waits for a1"
         );
         clock.advance(Duration::from_secs(5));
@@ -445,15 +416,9 @@ mod tests {
         let next = q.receive(QueueName::Inbound, 10).await.expect("recv");
         assert_eq!(keys(&next), ["a2"]);
         // An earlier message that is delayed also holds its group back.
-        q.send(&inbound("c1", "C").delayed(60))
-            .await
-            .expect("send c1");
+        q.send(&inbound("c1", "C").delayed(60)).await.expect("send c1");
         q.send(&inbound("c2", "C")).await.expect("send c2");
-        assert!(q
-            .receive(QueueName::Inbound, 10)
-            .await
-            .expect("recv")
-            .is_empty());
+        assert!(q.receive(QueueName::Inbound, 10).await.expect("recv").is_empty());
     }
 
     #[tokio::test]
@@ -468,9 +433,7 @@ mod tests {
         let got = q.receive(QueueName::Inbound, 10).await.expect("recv");
         q.ack(&got[0]).await.expect("ack");
         clock.advance(Duration::from_secs(299));
-        q.send(&inbound("wamid.1", "A"))
-            .await
-            .expect("still a duplicate");
+        q.send(&inbound("wamid.1", "A")).await.expect("still a duplicate");
         assert_eq!(q.depth(QueueName::Inbound).await.expect("depth"), 0);
         clock.advance(Duration::from_secs(1));
         q.send(&inbound("wamid.1", "A")).await.expect("window over");
@@ -500,15 +463,8 @@ mod tests {
         assert_eq!(keys(&got), ["next"]);
         let dlq = q.dead_letters(QueueName::Inbound).await.expect("dlq");
         assert_eq!(dlq.len(), 1);
-        assert_eq!(
-            Envelope::from_json(&dlq[0]).expect("envelope").key,
-            "poison"
-        );
-        assert!(q
-            .dead_letters(QueueName::Relay)
-            .await
-            .expect("dlq")
-            .is_empty());
+        assert_eq!(Envelope::from_json(&dlq[0]).expect("envelope").key, "poison");
+        assert!(q.dead_letters(QueueName::Relay).await.expect("dlq").is_empty());
         assert_eq!(q.depth(QueueName::Inbound).await.expect("depth"), 1);
     }
 

@@ -168,11 +168,9 @@ impl ComplaintStore for SqliteStore {
         self.db
             .call(move |conn| {
                 let row: Option<(u64, String)> = conn
-                    .query_row(
-                        "SELECT version, doc FROM complaints WHERE id = ?1",
-                        [&id],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
+                    .query_row("SELECT version, doc FROM complaints WHERE id = ?1", [&id], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
                     .optional()
                     .map_err(db_err)?;
                 row.map(|(v, doc)| decode(v, &doc)).transpose()
@@ -186,21 +184,34 @@ impl ComplaintStore for SqliteStore {
         let entries = encode_entries(timeline)?;
         self.db
             .call(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(db_err)?;
                 let changed = tx
                     .execute(
                         "UPDATE complaints SET version = ?2, status = ?3, department = ?4, officer = ?5,
                            complainant = ?6, created_at = ?7, due_at = ?8, open = ?9, doc = ?10
                          WHERE id = ?1 AND version = ?11",
                         params![
-                            row.id, row.version, row.status, row.department, row.officer,
-                            row.complainant, row.created_at, row.due_at, row.open, row.doc, expected
+                            row.id,
+                            row.version,
+                            row.status,
+                            row.department,
+                            row.officer,
+                            row.complainant,
+                            row.created_at,
+                            row.due_at,
+                            row.open,
+                            row.doc,
+                            expected
                         ],
                     )
                     .map_err(db_err)?;
                 if changed == 0 {
                     let stored: Option<u64> = tx
-                        .query_row("SELECT version FROM complaints WHERE id = ?1", [&row.id], |r| r.get(0))
+                        .query_row("SELECT version FROM complaints WHERE id = ?1", [&row.id], |r| {
+                            r.get(0)
+                        })
                         .optional()
                         .map_err(db_err)?;
                     return Err(match stored {
@@ -226,15 +237,11 @@ impl ComplaintStore for SqliteStore {
                 let mut stmt = conn
                     .prepare_cached("SELECT entry FROM complaint_events WHERE id = ?1 ORDER BY seq")
                     .map_err(db_err)?;
-                let rows = stmt
-                    .query_map([&id], |r| r.get::<_, String>(0))
-                    .map_err(db_err)?;
+                let rows = stmt.query_map([&id], |r| r.get::<_, String>(0)).map_err(db_err)?;
                 let mut out = Vec::new();
                 for row in rows {
                     let entry = row.map_err(db_err)?;
-                    out.push(
-                        serde_json::from_str(&entry).map_err(|e| json_err("timeline entry", e))?,
-                    );
+                    out.push(serde_json::from_str(&entry).map_err(|e| json_err("timeline entry", e))?);
                 }
                 Ok(out)
             })
@@ -303,11 +310,7 @@ impl ComplaintStore for SqliteStore {
             .await
     }
 
-    async fn open_due_before(
-        &self,
-        before: DateTime<Utc>,
-        limit: usize,
-    ) -> PortResult<Vec<Complaint>> {
+    async fn open_due_before(&self, before: DateTime<Utc>, limit: usize) -> PortResult<Vec<Complaint>> {
         let before = ts(before);
         // `open = 1` spelled exactly as in the partial index, so SQLite may use it.
         self.db
@@ -346,9 +349,7 @@ mod tests {
             "a failed write leaves the caller's version alone"
         );
         assert_eq!(
-            s.get(&ComplaintId::new("AMT", 2026, 99))
-                .await
-                .expect("get"),
+            s.get(&ComplaintId::new("AMT", 2026, 99)).await.expect("get"),
             None
         );
     }
@@ -375,10 +376,7 @@ mod tests {
         ));
         assert_eq!(b.version, 1);
         let stored = s.get(&c.id).await.expect("get").expect("present");
-        assert_eq!(
-            (stored.version, stored.department.as_deref()),
-            (2, Some("water"))
-        );
+        assert_eq!((stored.version, stored.department.as_deref()), (2, Some("water")));
         // The losing write appended nothing.
         let events: Vec<String> = s
             .timeline(&c.id)
@@ -419,12 +417,9 @@ mod tests {
             .await
             .expect("create");
         // Written later with an earlier timestamp: still after, order is the order of writes.
-        s.update(
-            &mut c,
-            &[entry(at(-5), "forwarded"), entry(at(9), "accepted")],
-        )
-        .await
-        .expect("update");
+        s.update(&mut c, &[entry(at(-5), "forwarded"), entry(at(9), "accepted")])
+            .await
+            .expect("update");
         let events: Vec<String> = s
             .timeline(&c.id)
             .await
@@ -447,9 +442,7 @@ mod tests {
         let mut tasks = Vec::new();
         for _ in 0..20 {
             let s = s.clone();
-            tasks.push(tokio::spawn(
-                async move { s.next_sequence("AMT", 2026).await },
-            ));
+            tasks.push(tokio::spawn(async move { s.next_sequence("AMT", 2026).await }));
         }
         let mut got = Vec::new();
         for t in tasks {
