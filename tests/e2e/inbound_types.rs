@@ -118,6 +118,26 @@ async fn every_inbound_type_is_handled() {
         desk.complaint_number(p).await;
     }
 
+    // A `failed` status arriving later (here: the ack, number no longer on WhatsApp) is
+    // recorded on the complaint and told to the control room.
+    let ack = sim
+        .sent_to(CITIZEN)
+        .into_iter()
+        .find(|m| m.text().contains(&id))
+        .expect("ack");
+    let failed = json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"916391363636","phone_number_id":"100000000000001"},
+        "statuses":[{"id": ack.wamid, "status":"failed","timestamp":"1790000100","recipient_id":CITIZEN,
+            "errors":[{"code":131026,"title":"Message undeliverable","error_data":{"details":"Receiver is incapable of receiving this message"}}]}]}}]}]})
+    .to_string()
+    .into_bytes();
+    let sig = sim.sign(&failed);
+    assert_eq!(sim.post_raw(failed, Some(sig)).await.expect("status"), 200);
+    desk.wait_for(CONTROL_ROOM, "failed status", |m| {
+        m.text().contains(&id) && m.text().contains("131026")
+    })
+    .await;
+
     // Delivery statuses (sent, delivered, read) come back for all of the above and are
     // recorded without disturbing anything: the desk is still healthy and answers.
     sim.send_text(CITIZEN2, "status").await.expect("status");

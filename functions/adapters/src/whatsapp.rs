@@ -6,11 +6,9 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::Engine as _;
 use reqwest::multipart::{Form, Part};
 use reqwest::{header, Client, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 use shikayat_core::complaint::MediaKind;
 use shikayat_core::ids::Phone;
 use shikayat_core::outbound::{MediaSource, OutboundMessage};
@@ -375,23 +373,6 @@ pub fn classify(http_status: u16, code: Option<i64>, detail: String) -> SendErro
     }
 }
 
-/// Checks bytes against a claimed sha256 given as hex (either case) or standard base64.
-pub fn sha256_matches(bytes: &[u8], claimed: &str) -> bool {
-    let claimed = claimed.trim();
-    let digest = Sha256::digest(bytes);
-    let decoded = if claimed.len() == 64 {
-        hex::decode(claimed).ok()
-    } else {
-        let b64 = base64::engine::general_purpose::STANDARD;
-        b64.decode(claimed).ok().or_else(|| {
-            base64::engine::general_purpose::STANDARD_NO_PAD
-                .decode(claimed)
-                .ok()
-        })
-    };
-    decoded.is_some_and(|d| d.as_slice() == digest.as_slice())
-}
-
 /// A Graph error response → `SendError`, keyed on `error.code` and `error.error_data.details`.
 fn error_from(status: StatusCode, body: &[u8]) -> SendError {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
@@ -460,6 +441,8 @@ fn snippet(body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 
@@ -662,20 +645,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn sha256_hex_or_base64() {
-        let digest = Sha256::digest(b"hello");
-        let hex_lower = hex::encode(digest);
-        let b64 = base64::engine::general_purpose::STANDARD.encode(digest);
-        assert!(sha256_matches(b"hello", &hex_lower));
-        assert!(sha256_matches(b"hello", &hex_lower.to_uppercase()));
-        assert!(sha256_matches(b"hello", &b64));
-        assert!(sha256_matches(b"hello", b64.trim_end_matches('=')));
-        assert!(!sha256_matches(b"hellO", &hex_lower));
-        assert!(!sha256_matches(b"hellO", &b64));
-        assert!(!sha256_matches(b"hello", "") && !sha256_matches(b"hello", "not a digest"));
-    }
-
     // ---- HTTP round trips against a tiny fake Graph API ----
 
     #[derive(Default)]
@@ -848,7 +817,10 @@ mod tests {
         let d = api.download_media("777").await.unwrap();
         assert_eq!(d.bytes, JPEG);
         assert_eq!(d.mime_type, "image/jpeg");
-        assert!(sha256_matches(&d.bytes, d.sha256.as_deref().unwrap()));
+        assert!(shikayat_core::media::sha256_matches(
+            &d.bytes,
+            d.sha256.as_deref().unwrap()
+        ));
         assert_eq!(
             fake.lookups.load(Ordering::SeqCst),
             2,

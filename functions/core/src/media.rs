@@ -10,18 +10,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Meta's claimed sha256 may be hex or base64 (reference §7): accept either.
+/// Meta's claimed sha256 may be hex (either case) or base64, padded or not (reference §7).
 pub fn sha256_matches(bytes: &[u8], claimed: &str) -> bool {
-    let digest = Sha256::digest(bytes);
     let claimed = claimed.trim();
-    if let Ok(raw) = hex::decode(claimed) {
-        if raw.as_slice() == digest.as_slice() {
-            return true;
-        }
-    }
-    base64::engine::general_purpose::STANDARD
-        .decode(claimed)
-        .is_ok_and(|raw| raw.as_slice() == digest.as_slice())
+    let digest = Sha256::digest(bytes);
+    let decoded = if claimed.len() == 64 {
+        hex::decode(claimed).ok()
+    } else {
+        let padded = base64::engine::general_purpose::STANDARD;
+        let bare = base64::engine::general_purpose::STANDARD_NO_PAD;
+        padded.decode(claimed).ok().or_else(|| bare.decode(claimed).ok())
+    };
+    decoded.is_some_and(|d| d.as_slice() == digest.as_slice())
 }
 
 /// `media/<complaint>/<inbound|report>/<wamid>.<ext>`; the wamid is made path-safe.
@@ -75,6 +75,7 @@ mod tests {
         assert!(sha256_matches(b"abc", &hex));
         assert!(sha256_matches(b"abc", &hex.to_uppercase()));
         assert!(sha256_matches(b"abc", &b64));
+        assert!(sha256_matches(b"abc", b64.trim_end_matches('=')));
         assert!(!sha256_matches(b"abd", &b64));
         assert!(!sha256_matches(b"abc", "not a hash"));
     }
