@@ -109,6 +109,31 @@ pub fn mask(raw: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(chars.len() - 6))
 }
 
+/// Masks every run of eight or more digits (phone numbers inside keys and free text) so the
+/// string can be logged.
+pub fn mask_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 8 {
+            out.push_str(&mask(run));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for ch in text.chars() {
+        if ch.is_ascii_digit() {
+            run.push(ch);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +161,9 @@ mod tests {
         assert_eq!(format!("{}", Phone::new("919812345678")), "91******5678");
         assert!(Phone::new("IN.8190765875").is_bsuid());
         assert_eq!(mask("123"), "***");
+        assert_eq!(
+            mask_numbers("tell:wamid.x:919000000301:registered AMT-2026-000123"),
+            "tell:wamid.x:91******0301:registered AMT-2026-000123"
+        );
     }
 }

@@ -551,4 +551,77 @@ mod tests {
         assert!(Failed.advances(Read));
         assert!(!Read.advances(Failed));
     }
+
+    /// Every value in a real payload swapped for every other JSON type, one at a time: the
+    /// parser answers (events or an error) and never panics.
+    #[test]
+    fn no_shape_of_input_panics() {
+        fn paths(v: &Value, at: String, out: &mut Vec<String>) {
+            out.push(at.clone());
+            match v {
+                Value::Object(m) => m.iter().for_each(|(k, x)| paths(x, format!("{at}/{k}"), out)),
+                Value::Array(a) => a
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, x)| paths(x, format!("{at}/{i}"), out)),
+                _ => {}
+            }
+        }
+        let kinds = [
+            "text",
+            "image",
+            "location",
+            "contacts",
+            "interactive",
+            "button",
+            "unsupported",
+            "system",
+            "reaction",
+        ];
+        let samples: Vec<Value> = kinds
+            .iter()
+            .map(|k| {
+                let mut m = json!({"from":"919812345678","id":"wamid.x","timestamp":"1","type":k,
+                    "context":{"from":"916391363636","id":"wamid.y"},"errors":[{"code":131051}]});
+                m[*k] = json!({"body":"x","id":"1","mime_type":"image/jpeg","sha256":"a","latitude":1.0,"longitude":2.0,
+                    "type":"button_reply","button_reply":{"id":"a","title":"b"},"payload":"p","wa_id":"9","message_id":"m"});
+                serde_json::from_slice::<Value>(&wrap(json!([m]), json!([{"id":"wamid.o","status":"read","timestamp":"1",
+                    "recipient_id":"9","errors":[{"code":1,"error_data":{"details":"d"}}]}]))).expect("sample")
+            })
+            .collect();
+        let replacements = [
+            json!(null),
+            json!(7),
+            json!(-1.5),
+            json!("s"),
+            json!([]),
+            json!({}),
+            json!([1, "a"]),
+        ];
+        let mut checked = 0;
+        for sample in &samples {
+            let mut all = Vec::new();
+            paths(sample, String::new(), &mut all);
+            for path in all.iter().filter(|p| !p.is_empty()) {
+                for r in &replacements {
+                    let mut v = sample.clone();
+                    if let Some(slot) = v.pointer_mut(path) {
+                        *slot = r.clone();
+                    }
+                    let _ = parse_notification(v.to_string().as_bytes());
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+        for bytes in [
+            &b""[..],
+            b"\xff\xfe",
+            b"null",
+            b"{\"object\":\"whatsapp_business_account\",\"entry\":7}",
+            &[0u8; 64],
+        ] {
+            let _ = parse_notification(bytes);
+        }
+    }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use shikayat_adapters::embedded::{Delivery, SqliteQueue};
 use shikayat_core::command::{Command, Envelope, QueueName};
+use shikayat_core::ids::mask_numbers;
 use shikayat_core::ports::Ports;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -68,8 +69,9 @@ async fn process(p: &Ports, queue: &SqliteQueue, d: Delivery) {
         }
     };
     let complaint = env.command.complaint().map(|c| c.to_string()).unwrap_or_default();
-    let span =
-        tracing::info_span!("command", kind = env.command.kind(), key = %env.key, complaint = %complaint);
+    // Keys and error texts can hold phone numbers: they are logged masked.
+    let key = mask_numbers(&env.key);
+    let span = tracing::info_span!("command", kind = env.command.kind(), key = %key, complaint = %complaint);
     let result = async {
         match (&d.queue, &env.command) {
             (QueueName::Inbound, Command::Inbound { event }) => {
@@ -95,7 +97,7 @@ async fn process(p: &Ports, queue: &SqliteQueue, d: Delivery) {
         }
         Err(e) => {
             let backoff = Duration::from_secs(1u64 << d.receive_count.min(5));
-            tracing::warn!(error = %e, attempt = d.receive_count, retry_in = ?backoff, "command failed");
+            tracing::warn!(error = %mask_numbers(&e), attempt = d.receive_count, retry_in = ?backoff, "command failed");
             let _ = queue.release(&d, backoff).await;
         }
     }
