@@ -350,7 +350,7 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
         }
         Notice::Unassigned { id, subject, why } => {
             let body = format!(
-                "शिकायत {id} किसी विभाग को नहीं भेजी जा सकी ({why})। विषय: \"{}\"\nसूची से विभाग चुनें।\n\nComplaint {id} could not be routed ({why}). Subject: \"{}\"\nPick a department from the list.",
+                "शिकायत {id} किसी विभाग को नहीं भेजी जा सकी ({why})। विषय: \"{}\"\nसूची से विभाग चुनें, या लिखें: assign {id} <विभाग>\n\nComplaint {id} could not be routed ({why}). Subject: \"{}\"\nPick a department from the list, or write: assign {id} <department id>",
                 clip(subject, 200),
                 clip(subject, 200)
             );
