@@ -624,4 +624,55 @@ mod tests {
             let _ = parse_notification(bytes);
         }
     }
+
+    /// The vendored notifications in events/whatsapp, byte for byte as Meta sends them.
+    #[test]
+    fn vendored_events_parse() {
+        let count = |name: &str, body: &str| {
+            let events = parse_notification(body.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let messages = events
+                .iter()
+                .filter(|e| matches!(e, InboundEvent::Message(_)))
+                .count();
+            (messages, events.len() - messages)
+        };
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/whatsapp");
+        let expect = [
+            ("text-hindi.json", (1, 0)),
+            ("image-with-caption.json", (1, 0)),
+            ("voice-note.json", (1, 0)),
+            ("location-pin.json", (1, 0)),
+            ("feedback-button.json", (1, 0)),
+            ("template-quick-reply.json", (1, 0)),
+            ("unsupported.json", (1, 0)),
+            ("bsuid-only.json", (1, 0)),
+            ("status-failed-131047.json", (0, 1)),
+            ("batch-two-entries.json", (6, 2)),
+        ];
+        for (name, want) in expect {
+            let body = std::fs::read_to_string(format!("{dir}/{name}")).expect(name);
+            assert_eq!(count(name, &body), want, "{name}");
+        }
+        let hindi = std::fs::read_to_string(format!("{dir}/text-hindi.json")).expect("read");
+        assert!(
+            hindi.is_ascii() && hindi.contains("\\/"),
+            "Meta's escaped wire form"
+        );
+        match parse_notification(hindi.as_bytes()).expect("parse").pop() {
+            Some(InboundEvent::Message(m)) => {
+                assert_eq!(
+                    m.body,
+                    Body::Text {
+                        text: "गांव में हैंडपंप खराब है/पानी नहीं आ रहा 😟".into()
+                    }
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let bsuid = std::fs::read_to_string(format!("{dir}/bsuid-only.json")).expect("read");
+        assert_eq!(
+            parse_notification(bsuid.as_bytes()).expect("parse")[0].party(),
+            "IN.99887766554433221100"
+        );
+    }
 }
