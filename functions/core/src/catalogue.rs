@@ -136,6 +136,17 @@ pub enum Notice {
         lines: Vec<Line>,
     },
     OfficerHelp,
+    /// The report is due soon (template `reminder` outside the window: id, due date).
+    Reminder {
+        id: ComplaintId,
+        department: Option<String>,
+        due_at: Option<DateTime<Utc>>,
+    },
+    /// The complaint's whole history, for a supervisor (a second "not satisfied").
+    History {
+        id: ComplaintId,
+        summary: String,
+    },
     /// The complainant said why they were not satisfied (to the officer and the control room).
     ComplainantReason {
         id: ComplaintId,
@@ -344,6 +355,31 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
         Notice::OfficerHelp => only(text(
             "आख्या भेजने के लिए शिकायत के संदेश का जवाब (reply) दें, या शिकायत संख्या लिखें, फिर फ़ोटो/वीडियो भेजें। लंबित सूची के लिए \"pending\" या \"लंबित\" लिखें।\n\nTo report, reply to the complaint's message (or write its number), then send photos or videos. Send \"pending\" for your list.",
         )),
+        Notice::Reminder { id, department, due_at } => {
+            let body = format!(
+                "अनुस्मारक: शिकायत {id} ({}) की आख्या {} तक देय है। कृपया समय से आख्या भेजें।\n\nReminder: the report on complaint {id} ({}) is due by {}. Please send it in time.",
+                dept(cfg, department),
+                date(cfg, due_at),
+                dept(cfg, department),
+                date(cfg, due_at)
+            );
+            Rendered {
+                template: Some(OutboundMessage::Template {
+                    name: cfg.templates.reminder.clone(),
+                    language: cfg.templates.language.clone(),
+                    params: vec![id.to_string(), date(cfg, due_at)],
+                    quick_replies: vec![],
+                }),
+                free_form: vec![text(body)],
+            }
+        }
+        Notice::History { id, summary } => {
+            let body = format!(
+                "शिकायतकर्ता दूसरी बार असंतुष्ट: शिकायत {id} आपके संज्ञान हेतु। पूरा विवरण:\nComplainant not satisfied a second time: complaint {id} for your attention. The whole history:\n\n{}",
+                clip(summary, 3600)
+            );
+            Rendered { template: Some(official_template(cfg, id, &body)), free_form: vec![text(body)] }
+        }
         Notice::ComplainantReason { id, reason } => {
             let body = format!("शिकायत {id}: शिकायतकर्ता असंतुष्ट — \"{reason}\"\n\nComplaint {id}: the complainant is not satisfied — \"{reason}\"");
             Rendered { template: Some(official_template(cfg, id, &body)), free_form: vec![text(body)] }
@@ -577,6 +613,15 @@ mod tests {
             Notice::Pending { lines: vec![] },
             Notice::Pending { lines: vec![line] },
             Notice::OfficerHelp,
+            Notice::Reminder {
+                id: id.clone(),
+                department: Some("water".into()),
+                due_at: None,
+            },
+            Notice::History {
+                id: id.clone(),
+                summary: "x".repeat(5000),
+            },
             Notice::ComplainantReason {
                 id: id.clone(),
                 reason: "r".into(),

@@ -188,6 +188,19 @@ pub struct Complaint {
     /// Sends that failed for good (number not on WhatsApp, window closed with no template).
     #[serde(default)]
     pub delivery_failures: Vec<String>,
+    /// Reminders already sent for the current deadline (indexes into `[escalation] reminders`).
+    #[serde(default)]
+    pub reminders_sent: Vec<u32>,
+    /// Breach escalations already made for the current deadline (1 = the officer's
+    /// `reports_to`, 2 = the next level up …); `escalation_level` is the highest ever reached.
+    #[serde(default)]
+    pub breach_level: u32,
+    /// When the escalator should look at this complaint next (a reminder, an escalation or
+    /// auto-close falls due); `None` when nothing is scheduled. The lifecycle sets it to "now"
+    /// when a deadline or a feedback period starts, and the escalator, which holds the policy
+    /// (`escalation::plan`), moves it to the precise time. Indexed for open complaints.
+    #[serde(default)]
+    pub next_action_at: Option<DateTime<Utc>>,
 }
 
 impl Complaint {
@@ -218,6 +231,9 @@ impl Complaint {
             closed_at: None,
             rejection_reason: None,
             delivery_failures: Vec::new(),
+            reminders_sent: Vec::new(),
+            breach_level: 0,
+            next_action_at: None,
         }
     }
 

@@ -17,6 +17,68 @@ pub struct DistrictConfig {
     #[serde(rename = "person", default)]
     pub people: Vec<Person>,
     pub templates: Templates,
+    /// Reminders, escalation, the reopened deadline, auto-close and the digest. Optional: every
+    /// field has a default (see `Escalation`).
+    #[serde(default)]
+    pub escalation: Escalation,
+}
+
+/// `[escalation]`: the deadline policy the escalator applies. Durations are humantime.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Escalation {
+    /// Reminders to the officer, as offsets before `due_at` (`["2d", "4h"]`); each sent once.
+    pub reminders: Vec<String>,
+    /// After the first breach (level 1, the officer's `reports_to`), the next level up after
+    /// each further period, up to the top of the chain.
+    pub escalate_every: String,
+    /// The deadline of a reopened complaint: a duration (`"3d"`) or a fraction of the
+    /// department's SLA (`"50%"`); never longer than the department's SLA.
+    pub reopened_sla: String,
+    /// When the daily digest goes out, district time (`"21:00"`).
+    pub digest_time: String,
+    /// Overrides `district.feedback_days` with a humantime period (tests use seconds).
+    pub feedback_period: Option<String>,
+}
+
+impl Default for Escalation {
+    fn default() -> Self {
+        Self {
+            reminders: vec!["2d".into(), "4h".into()],
+            escalate_every: "1d".into(),
+            reopened_sla: "50%".into(),
+            digest_time: "21:00".into(),
+            feedback_period: None,
+        }
+    }
+}
+
+/// How a reopened complaint's deadline is set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReopenedSla {
+    Fixed(Duration),
+    /// A fraction (0, 1] of the department's SLA.
+    Fraction(f64),
+}
+
+impl ReopenedSla {
+    /// The reopened deadline's length for a department with `sla`: never longer than `sla`.
+    pub fn for_sla(self, sla: Duration) -> Duration {
+        match self {
+            ReopenedSla::Fixed(d) => d.min(sla),
+            ReopenedSla::Fraction(f) => sla.mul_f64(f),
+        }
+    }
+}
+
+/// `[escalation]` parsed and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub reminders: Vec<Duration>,
+    pub escalate_every: Duration,
+    pub reopened_sla: ReopenedSla,
+    pub digest_time: chrono::NaiveTime,
+    pub feedback_period: Duration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,6 +230,7 @@ impl DistrictConfig {
         if !self.people.iter().any(|p| p.role == Role::ControlRoom) {
             return Err(CoreError::Config("no person with role control_room".into()));
         }
+        self.policy()?;
         let t = &self.templates;
         for (name, value) in [
             ("language", &t.language),
@@ -181,6 +244,56 @@ impl DistrictConfig {
             }
         }
         Ok(())
+    }
+
+    /// The escalation policy; `validate` has checked it, so callers may rely on `Ok`.
+    pub fn policy(&self) -> Result<Policy, CoreError> {
+        let e = &self.escalation;
+        let dur = |name: &str, v: &str| {
+            humantime::parse_duration(v)
+                .map_err(|err| CoreError::Config(format!("escalation.{name} {v:?}: {err}")))
+        };
+        let reminders = e
+            .reminders
+            .iter()
+            .map(|r| dur("reminders", r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let escalate_every = dur("escalate_every", &e.escalate_every)?;
+        if escalate_every.is_zero() {
+            return Err(CoreError::Config(
+                "escalation.escalate_every must be positive".into(),
+            ));
+        }
+        let reopened_sla = match e.reopened_sla.trim().strip_suffix('%') {
+            Some(pct) => match pct.trim().parse::<f64>() {
+                Ok(p) if p > 0.0 && p <= 100.0 => ReopenedSla::Fraction(p / 100.0),
+                _ => {
+                    return Err(CoreError::Config(format!(
+                        "escalation.reopened_sla {:?}: a percentage must be in (0, 100]",
+                        e.reopened_sla
+                    )))
+                }
+            },
+            None => ReopenedSla::Fixed(dur("reopened_sla", &e.reopened_sla)?),
+        };
+        let digest_time =
+            chrono::NaiveTime::parse_from_str(e.digest_time.trim(), "%H:%M").map_err(|err| {
+                CoreError::Config(format!(
+                    "escalation.digest_time {:?}: {err} (HH:MM)",
+                    e.digest_time
+                ))
+            })?;
+        let feedback_period = match &e.feedback_period {
+            Some(v) => dur("feedback_period", v)?,
+            None => Duration::from_secs(u64::from(self.district.feedback_days) * 86_400),
+        };
+        Ok(Policy {
+            reminders,
+            escalate_every,
+            reopened_sla,
+            digest_time,
+            feedback_period,
+        })
     }
 
     pub fn department(&self, id: &str) -> Option<&Department> {
@@ -294,5 +407,43 @@ escalation = "shikayat_escalation"
         assert!(err.contains("duplicate phone"), "{err}");
         let bad = SAMPLE.replace("escalation = \"shikayat_escalation\"", "");
         assert!(DistrictConfig::from_toml(&bad).is_err());
+        let bad = format!("{SAMPLE}\n[escalation]\nescalate_every = \"soon\"\n");
+        let err = DistrictConfig::from_toml(&bad).unwrap_err().to_string();
+        assert!(err.contains("escalation.escalate_every"), "{err}");
+        let bad = format!("{SAMPLE}\n[escalation]\nreopened_sla = \"150%\"\n");
+        assert!(DistrictConfig::from_toml(&bad).is_err());
+        let bad = format!("{SAMPLE}\n[escalation]\ndigest_time = \"9pm\"\n");
+        assert!(DistrictConfig::from_toml(&bad).is_err());
+    }
+
+    #[test]
+    fn escalation_section_is_optional_and_parsed() {
+        let p = sample().policy().expect("defaults");
+        assert_eq!(
+            p.reminders,
+            [Duration::from_secs(2 * 86_400), Duration::from_secs(4 * 3600)]
+        );
+        assert_eq!(p.escalate_every, Duration::from_secs(86_400));
+        assert_eq!(p.reopened_sla, ReopenedSla::Fraction(0.5));
+        assert_eq!(p.feedback_period, Duration::from_secs(7 * 86_400));
+        assert_eq!(p.digest_time.to_string(), "21:00:00");
+        let text = format!(
+            "{SAMPLE}\n[escalation]\nreminders = [\"10s\"]\nescalate_every = \"5s\"\nreopened_sla = \"3d\"\ndigest_time = \"20:30\"\nfeedback_period = \"30s\"\n"
+        );
+        let p = DistrictConfig::from_toml(&text)
+            .expect("config")
+            .policy()
+            .expect("policy");
+        assert_eq!(p.reminders, [Duration::from_secs(10)]);
+        assert_eq!(p.escalate_every, Duration::from_secs(5));
+        assert_eq!(p.feedback_period, Duration::from_secs(30));
+        let day = Duration::from_secs(86_400);
+        assert_eq!(p.reopened_sla.for_sla(7 * day), 3 * day);
+        assert_eq!(
+            p.reopened_sla.for_sla(2 * day),
+            2 * day,
+            "never longer than the SLA"
+        );
+        assert_eq!(ReopenedSla::Fraction(0.5).for_sla(2 * day), day);
     }
 }

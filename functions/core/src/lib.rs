@@ -8,6 +8,7 @@ pub mod complaint;
 pub mod config;
 pub mod conversation;
 pub mod error;
+pub mod escalation;
 pub mod ids;
 pub mod inbound;
 pub mod lifecycle;

@@ -60,9 +60,16 @@ pub enum Event {
     DeliveryFailed {
         detail: String,
     },
+    /// A breach escalation to `level` (1 = the officer's `reports_to`); `to` describes who.
     Escalate {
         level: u32,
         to: String,
+    },
+    /// Reminders sent to the officer before the deadline: `offset_index` is the one sent,
+    /// `covers` every index it stands for (earlier reminders missed while the escalator was down).
+    Reminder {
+        offset_index: u32,
+        covers: Vec<u32>,
     },
     Note {
         text: String,
@@ -86,6 +93,7 @@ impl Event {
             Event::Reject { .. } => "reject",
             Event::DeliveryFailed { .. } => "delivery_failed",
             Event::Escalate { .. } => "escalate",
+            Event::Reminder { .. } => "reminder",
             Event::Note { .. } => "note",
         }
     }
@@ -211,6 +219,10 @@ pub fn apply(
             c.forwarded_at = Some(now);
             c.accepted_at = None;
             c.due_at = Some(due_at);
+            // A new deadline: its reminders and escalations start again, scheduled by the escalator.
+            c.reminders_sent.clear();
+            c.breach_level = 0;
+            c.next_action_at = Some(now);
         }
         Event::Unassigned { reason } => {
             require(is_desk(&actor), "only the desk marks a complaint unassigned")?;
@@ -250,6 +262,7 @@ pub fn apply(
             c.officer = None;
             c.due_at = None;
             c.accepted_at = None;
+            c.next_action_at = None;
         }
         Event::ReportPart {
             wamid,
@@ -296,6 +309,7 @@ pub fn apply(
             }
             c.status = Reported;
             c.reported_at = Some(now);
+            c.next_action_at = None;
         }
         Event::ReportDelivered => {
             require(is_desk(&actor), "only the desk delivers reports")?;
@@ -305,6 +319,8 @@ pub fn apply(
             detail = String::new();
             c.status = ReportDelivered;
             c.delivered_at = Some(now);
+            // The feedback period starts: the escalator schedules auto-close.
+            c.next_action_at = Some(now);
         }
         Event::Satisfied => {
             require(is_complainant(c, &actor), "only the complainant gives feedback")?;
@@ -315,6 +331,7 @@ pub fn apply(
             c.status = Closed;
             c.closed_at = Some(now);
             c.feedback = Some(Feedback::Satisfied { at: now });
+            c.next_action_at = None;
         }
         Event::Dissatisfied { reason } => {
             require(is_complainant(c, &actor), "only the complainant gives feedback")?;
@@ -327,6 +344,7 @@ pub fn apply(
             c.escalation_level += 1;
             c.feedback = Some(Feedback::Dissatisfied { at: now, reason });
             c.due_at = None;
+            c.next_action_at = None;
         }
         Event::DissatisfactionReason { reason } => {
             require(is_complainant(c, &actor), "only the complainant gives feedback")?;
@@ -348,6 +366,7 @@ pub fn apply(
             c.status = Closed;
             c.closed_at = Some(now);
             c.feedback = Some(Feedback::NoAnswer { at: now });
+            c.next_action_at = None;
         }
         Event::Reject { reason } => {
             require(
@@ -361,6 +380,7 @@ pub fn apply(
             c.status = Rejected;
             c.rejection_reason = Some(reason);
             c.closed_at = Some(now);
+            c.next_action_at = None;
         }
         Event::DeliveryFailed { detail: d } => {
             require(is_desk(&actor), "only the desk records delivery failures")?;
@@ -374,6 +394,19 @@ pub fn apply(
             }
             detail = format!("level {level} to {to}");
             c.escalation_level = c.escalation_level.max(level);
+            c.breach_level = c.breach_level.max(level);
+        }
+        Event::Reminder { offset_index, covers } => {
+            require(is_desk(&actor), "only the desk sends reminders")?;
+            if c.status != Forwarded {
+                return Err(illegal(c, &Event::Reminder { offset_index, covers }));
+            }
+            detail = format!("reminder {offset_index} before the deadline");
+            for i in covers.into_iter().chain([offset_index]) {
+                if !c.reminders_sent.contains(&i) {
+                    c.reminders_sent.push(i);
+                }
+            }
         }
         Event::Note { text } => {
             require(
@@ -543,6 +576,13 @@ mod tests {
         assert!(apply(&mut c, Event::ReportDelivered, Actor::System, t0()).is_err());
         assert!(apply(&mut c, Event::AutoClose, Actor::System, t0()).is_err());
         assert_eq!(c, before);
+        let reminder = Event::Reminder {
+            offset_index: 0,
+            covers: vec![],
+        };
+        assert!(apply(&mut c, reminder.clone(), Actor::System, t0()).is_err());
+        apply(&mut c, forward(), Actor::System, t0()).expect("forward");
+        assert!(apply(&mut c, reminder, Actor::Officer(officer()), t0()).is_err());
     }
 
     #[test]

@@ -109,7 +109,13 @@ async fn escalate(p: Ports, every: Duration, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = tick.tick() => {
                 match shikayat_escalator::sweep(&p).await {
-                    Ok(s) if s.escalated > 0 => tracing::info!(escalated = s.escalated, examined = s.examined, "escalator sweep"),
+                    Ok(s) if s.examined > 0 => tracing::info!(
+                        examined = s.examined,
+                        reminded = s.reminded,
+                        escalated = s.escalated,
+                        closed = s.closed,
+                        "escalator sweep"
+                    ),
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "escalator sweep failed"),
                 }

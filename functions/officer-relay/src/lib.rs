@@ -7,6 +7,7 @@ use shikayat_core::catalogue::{complaint_details, new_complaint, render, Notice}
 use shikayat_core::command::{Command, Envelope, Outbound};
 use shikayat_core::complaint::{Actor, Complaint, Status};
 use shikayat_core::config::Role;
+use shikayat_core::escalation::deadline;
 use shikayat_core::lifecycle::{apply, Event};
 use shikayat_core::ports::{PortError, Ports};
 use shikayat_core::routing::route;
@@ -134,7 +135,7 @@ async fn settle_complaint(p: &Ports, key: &str, id: &ComplaintId) -> Result<(), 
     let Some(officer) = officer_for(p, &dep.id, None).await? else {
         return unassigned(p, key, &c, format!("no officer for {}", dep.id)).await;
     };
-    let due_at = p.clock.now() + Duration::from_std(dep.sla()?).unwrap_or(Duration::days(7));
+    let due_at = deadline(&p.config.policy()?, dep.sla()?, false, p.clock.now());
     update(
         p,
         id,
@@ -216,15 +217,15 @@ async fn forward(p: &Ports, key: &str, id: &ComplaintId) -> Result<(), RelayErro
         let (Some(dep), Some(officer)) = (dep, officer) else {
             return unassigned(p, key, &c, "दोबारा खोली गई / reopened".into()).await;
         };
-        // A second look gets half the time: the complainant has already waited once.
-        let sla = Duration::from_std(dep.sla()?).unwrap_or(Duration::days(7)) / 2;
+        // A second look gets the shorter reopened deadline (`[escalation] reopened_sla`).
+        let due_at = deadline(&p.config.policy()?, dep.sla()?, true, p.clock.now());
         c = update(
             p,
             id,
             Event::Forward {
                 department: dep.id.clone(),
                 officer,
-                due_at: p.clock.now() + sla,
+                due_at,
             },
         )
         .await?;

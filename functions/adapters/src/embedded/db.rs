@@ -12,7 +12,7 @@ use rusqlite::{Connection, ErrorCode};
 use shikayat_core::ports::{PortError, PortResult};
 
 /// Bumped when the schema changes in a way `CREATE … IF NOT EXISTS` cannot express.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS complaints (
@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS complaints (
     created_at  TEXT NOT NULL,
     due_at      TEXT,
     open        INTEGER NOT NULL,
-    doc         TEXT NOT NULL
+    doc         TEXT NOT NULL,
+    next_action_at TEXT
 );
 -- The department-wise register, an officer's pending list, a citizen's "status".
 CREATE INDEX IF NOT EXISTS complaints_by_department  ON complaints (department, created_at);
@@ -35,6 +36,8 @@ CREATE INDEX IF NOT EXISTS complaints_by_complainant ON complaints (complainant,
 CREATE INDEX IF NOT EXISTS complaints_open_by_due    ON complaints (due_at) WHERE open = 1;
 CREATE INDEX IF NOT EXISTS complaints_unassigned     ON complaints (created_at)
     WHERE open = 1 AND department IS NULL;
+
+-- (complaints_open_by_next_action is created in `migrate`: older files gain its column first.)
 
 CREATE TABLE IF NOT EXISTS complaint_events (
     id    TEXT NOT NULL REFERENCES complaints (id),
@@ -122,6 +125,37 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE INDEX IF NOT EXISTS dead_letters_by_queue ON dead_letters (queue, id);
 "#;
 
+/// Brings a file written by an older build up to this schema, idempotently.
+///
+/// Version 2 adds `complaints.next_action_at` (when the escalator should look next) and its
+/// sparse index. Open complaints that could have something scheduled are marked due now, so the
+/// escalator's first sweep computes their precise schedule.
+fn migrate(conn: &Connection) -> PortResult<()> {
+    let has_next_action: bool = conn
+        .query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('complaints') WHERE name = 'next_action_at'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(db_err)?
+        > 0;
+    if !has_next_action {
+        conn.execute_batch(
+            "ALTER TABLE complaints ADD COLUMN next_action_at TEXT;
+             UPDATE complaints SET next_action_at = created_at
+               WHERE open = 1 AND status IN ('forwarded', 'report_delivered');",
+        )
+        .map_err(db_err)?;
+    }
+    conn.execute_batch(
+        "-- Sparse like the DynamoDB index the AWS adapter uses: only open complaints with
+         -- something scheduled, so the escalator's cost follows what is due, not what is stored.
+         CREATE INDEX IF NOT EXISTS complaints_open_by_next_action ON complaints (next_action_at)
+             WHERE open = 1 AND next_action_at IS NOT NULL;",
+    )
+    .map_err(db_err)
+}
+
 /// A handle on the database; cheap to clone, every clone shares one connection.
 ///
 /// Why one connection behind a `std::sync::Mutex` and `spawn_blocking` for every call: SQLite
@@ -166,6 +200,7 @@ impl Db {
         conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
+        migrate(&conn)?;
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(db_err)?;
@@ -271,6 +306,45 @@ mod tests {
         })
         .expect("pragmas");
         assert!(dir.path().join("shikayat.sqlite").exists());
+    }
+
+    #[test]
+    fn a_version_1_file_gains_the_next_action_column_and_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let conn = Connection::open(dir.path().join(Db::FILE_NAME)).expect("open");
+            conn.execute_batch(
+                "CREATE TABLE complaints (id TEXT PRIMARY KEY, version INTEGER NOT NULL,
+                   status TEXT NOT NULL, department TEXT, officer TEXT, complainant TEXT NOT NULL,
+                   created_at TEXT NOT NULL, due_at TEXT, open INTEGER NOT NULL, doc TEXT NOT NULL);
+                 INSERT INTO complaints VALUES ('AMT-2026-000001', 3, 'forwarded', 'water', '91900',
+                   '91981', '2026-03-01T10:00:00.000000Z', '2026-03-04T10:00:00.000000Z', 1, '{}');
+                 INSERT INTO complaints VALUES ('AMT-2026-000002', 3, 'closed', 'water', '91900',
+                   '91981', '2026-03-01T10:00:00.000000Z', NULL, 0, '{}');
+                 PRAGMA user_version = 1;",
+            )
+            .expect("v1 schema");
+        }
+        let db = Db::open(dir.path()).expect("migrates");
+        drop(db);
+        let db = Db::open(dir.path()).expect("and opens again");
+        db.call_sync(|c| {
+            let next: Vec<Option<String>> = c
+                .prepare("SELECT next_action_at FROM complaints ORDER BY id")
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .map_err(db_err)?;
+            assert_eq!(next, [Some("2026-03-01T10:00:00.000000Z".to_string()), None]);
+            let idx: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name = 'complaints_open_by_next_action'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            assert_eq!(idx, 1);
+            Ok(())
+        })
+        .expect("migrated");
     }
 
     #[test]
