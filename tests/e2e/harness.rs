@@ -15,6 +15,8 @@ pub const CITIZEN2: &str = "919839012345";
 pub const WATER_OFFICER: &str = "919000000105";
 pub const ELECTRICITY_OFFICER: &str = "919000000103";
 pub const SDM: &str = "919000000201";
+pub const CDO: &str = "919000000202";
+pub const DM: &str = "919000000203";
 pub const CONTROL_ROOM: &str = "919000000301";
 pub const CONTROL_ROOM2: &str = "919000000302";
 
@@ -26,11 +28,13 @@ pub struct Desk {
     pub settle_seconds: u64,
     pub port: u16,
     pub data_dir: PathBuf,
+    /// The district configuration file (config/amethi.toml unless a test wrote its own).
+    pub config_path: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     child: Option<Child>,
 }
 
-fn repo_root() -> PathBuf {
+pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -82,8 +86,29 @@ impl Desk {
         desk
     }
 
+    /// A runner on a district configuration of the test's own (e.g. seconds-long deadlines).
+    pub async fn start_with_config(district_toml: &str) -> Desk {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let config_path = tmp.path().join("district.toml");
+        std::fs::write(&config_path, district_toml).expect("write district config");
+        let mut desk =
+            Desk::start_on_config(tmp.path().join("data"), None, SETTLE_SECONDS, config_path).await;
+        desk._tmp = Some(tmp);
+        desk
+    }
+
     /// A runner on `data_dir`, talking to `sim` (a new simulator when None).
     pub async fn start_on(data_dir: PathBuf, sim: Option<GraphSim>, settle_seconds: u64) -> Desk {
+        let config_path = repo_root().join("config/amethi.toml");
+        Desk::start_on_config(data_dir, sim, settle_seconds, config_path).await
+    }
+
+    async fn start_on_config(
+        data_dir: PathBuf,
+        sim: Option<GraphSim>,
+        settle_seconds: u64,
+        config_path: PathBuf,
+    ) -> Desk {
         let sim = match sim {
             Some(s) => s,
             None => {
@@ -104,6 +129,7 @@ impl Desk {
             settle_seconds,
             port,
             data_dir,
+            config_path,
             _tmp: None,
             child: None,
         };
@@ -117,7 +143,7 @@ impl Desk {
             .current_dir(repo_root())
             .env("SHIKAYAT_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("SHIKAYAT_DATA_DIR", &self.data_dir)
-            .env("SHIKAYAT_DISTRICT_CONFIG", repo_root().join("config/amethi.toml"))
+            .env("SHIKAYAT_DISTRICT_CONFIG", &self.config_path)
             .env("SHIKAYAT_SETTLE_SECONDS", self.settle_seconds.to_string())
             .env("SHIKAYAT_ESCALATOR_INTERVAL_SECONDS", "1")
             .env("SHIKAYAT_PAIR_INTERVAL_MS", "50")

@@ -6,7 +6,7 @@ use crate::harness::*;
 
 /// Registers a water complaint with a photo and brings it to the citizen with the report.
 /// Returns (complaint number, wamid of the feedback-buttons message).
-async fn to_report_delivered(desk: &Desk) -> (String, String) {
+pub(crate) async fn to_report_delivered(desk: &Desk) -> (String, String) {
     let sim = &desk.sim;
     sim.send_text(CITIZEN, "हमारे गांव में तीन दिन से हैंडपंप से पानी नहीं आ रहा")
         .await

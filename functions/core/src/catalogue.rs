@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::complaint::{Complaint, MediaItem, Status};
+use crate::complaint::{Complaint, MediaItem, Status, TimelineEntry};
 use crate::config::DistrictConfig;
 use crate::ids::ComplaintId;
 use crate::outbound::{buttons, text, ListRow, MediaSource, OutboundMessage, Outgoing, Rendered};
@@ -375,8 +375,8 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
         }
         Notice::History { id, summary } => {
             let body = format!(
-                "शिकायतकर्ता दूसरी बार असंतुष्ट: शिकायत {id} आपके संज्ञान हेतु। पूरा विवरण:\nComplainant not satisfied a second time: complaint {id} for your attention. The whole history:\n\n{}",
-                clip(summary, 3600)
+                "दूसरी बार असंतुष्ट, पूरा विवरण / Not satisfied a second time, the whole history:\n{}",
+                clip(summary, 3800)
             );
             Rendered { template: Some(official_template(cfg, id, &body)), free_form: vec![text(body)] }
         }
@@ -441,6 +441,62 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
             "यह कार्य आपके नंबर से अनुमत नहीं है।\n\nThis action is not allowed from your number.",
         )),
     }
+}
+
+/// A complaint's whole history in one short message, for a supervisor (it must fit a template
+/// parameter when they are outside the window): what it is, then one line per step (district
+/// time), oldest first. The complainant's and officer's pieces (`add_detail`, `report_part`)
+/// are counted, not listed; a long history keeps its first two and last ten steps.
+pub fn history(c: &Complaint, timeline: &[TimelineEntry], cfg: &DistrictConfig) -> String {
+    let mut out = format!(
+        "{} — {}\n\"{}\"\n",
+        c.id,
+        dept(cfg, &c.department),
+        clip(c.text.lines().next().unwrap_or(""), 120),
+    );
+    if let Some(r) = &c.report {
+        out.push_str(&format!("आख्या / report: \"{}\"\n", clip(&r.text, 120)));
+    }
+    let pieces = |name: &str| timeline.iter().filter(|e| e.event == name).count();
+    out.push_str(&format!(
+        "({} message(s) from the complainant, {} report part(s))\n",
+        pieces("add_detail") + 1,
+        pieces("report_part")
+    ));
+    let lines: Vec<String> = timeline
+        .iter()
+        .filter(|e| !matches!(e.event.as_str(), "add_detail" | "report_part" | "registered"))
+        .map(|e| {
+            let who = match &e.actor {
+                crate::complaint::Actor::Complainant(_) => "complainant",
+                crate::complaint::Actor::Officer(_) => "officer",
+                crate::complaint::Actor::ControlRoom(_) => "control room",
+                crate::complaint::Actor::Supervisor(_) => "supervisor",
+                crate::complaint::Actor::System => "",
+            };
+            let detail = if e.detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", clip(&e.detail, 60))
+            };
+            let when = e.at.with_timezone(&cfg.timezone()).format("%d-%m %H:%M");
+            let who = if who.is_empty() {
+                String::new()
+            } else {
+                format!(" ({who})")
+            };
+            format!("• {when} {}{who}{detail}", e.event)
+        })
+        .collect();
+    const KEEP: usize = 12;
+    if lines.len() > KEEP {
+        out.push_str(&lines[..2].join("\n"));
+        out.push_str(&format!("\n… {} more …\n", lines.len() - KEEP));
+        out.push_str(&lines[lines.len() - (KEEP - 2)..].join("\n"));
+    } else {
+        out.push_str(&lines.join("\n"));
+    }
+    out
 }
 
 /// A new (or reopened) complaint to its officer, with accept / not-mine buttons. Outside the
@@ -677,6 +733,57 @@ mod tests {
             }
             OutboundMessage::Media { .. } => {}
         }
+    }
+
+    #[test]
+    fn history_is_one_message_with_every_step() {
+        use crate::complaint::{Actor, Complaint, TimelineEntry};
+        let cfg = sample();
+        let mut c = Complaint::new(
+            ComplaintId::new("AMT", 2026, 7),
+            Phone::new("919812345678"),
+            None,
+            chrono::Utc::now(),
+        );
+        c.text = "पानी नहीं आ रहा".into();
+        c.department = Some("water".into());
+        c.reopen_count = 2;
+        let entry = |event: &str, actor: Actor| TimelineEntry {
+            at: c.created_at,
+            actor,
+            event: event.into(),
+            from: Status::Registered,
+            to: Status::Forwarded,
+            detail: "detail".into(),
+        };
+        let timeline: Vec<_> = (0..50)
+            .map(|i| {
+                entry(
+                    &format!("step{i}"),
+                    Actor::Complainant(Phone::new("919812345678")),
+                )
+            })
+            .collect();
+        let h = history(&c, &timeline[..3], &cfg);
+        assert!(
+            h.contains("AMT-2026-000007") && h.contains("पानी नहीं आ रहा"),
+            "{h}"
+        );
+        assert!(h.contains("step0") && h.contains("step2"), "{h}");
+        assert!(!h.contains("919812345678"), "numbers are masked: {h}");
+        let h = history(&c, &timeline, &cfg);
+        assert!(
+            h.contains("step0") && h.contains("step49") && h.contains("38 more"),
+            "{h}"
+        );
+        let r = render(
+            &Notice::History {
+                id: c.id.clone(),
+                summary: h,
+            },
+            &cfg,
+        );
+        assert!(r.template.is_some());
     }
 
     #[test]

@@ -276,6 +276,17 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// As `describe`, with the phone number masked (for messages to officials).
+    pub fn describe_masked(&self) -> String {
+        match self {
+            Actor::Complainant(p) => format!("complainant {}", p.masked()),
+            Actor::Officer(p) => format!("officer {}", p.masked()),
+            Actor::ControlRoom(p) => format!("control room {}", p.masked()),
+            Actor::Supervisor(p) => format!("supervisor {}", p.masked()),
+            Actor::System => "system".into(),
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Actor::Complainant(p) => format!("complainant {p}"),

@@ -1,7 +1,7 @@
 //! The citizen's side of the conversation (DESIGN §2).
 
 use chrono::{Datelike, Duration};
-use shikayat_core::catalogue::{Action, Line, Notice};
+use shikayat_core::catalogue::{history, Action, Line, Notice};
 use shikayat_core::command::{Command, Outbound};
 use shikayat_core::complaint::{Actor, Complaint, Status, TimelineEntry};
 use shikayat_core::conversation::{
@@ -265,6 +265,16 @@ async fn feedback(ctx: &mut Ctx<'_>, id: &ComplaintId, satisfied: bool) -> Resul
     if let Some(officer) = &c.officer {
         if let Some(up) = ctx.p.directory.person(officer).await?.and_then(|o| o.reports_to) {
             ctx.tell(&up, Some(id), told, true).await?;
+            // Not satisfied a second time: the supervisor gets the whole history to act on.
+            if c.reopen_count >= 2 {
+                let timeline = ctx.p.complaints.timeline(id).await?;
+                let summary = history(&c, &timeline, &ctx.p.config);
+                let notice = Notice::History {
+                    id: id.clone(),
+                    summary,
+                };
+                ctx.tell(&up, Some(id), notice, true).await?;
+            }
         }
     }
     let fwd = Command::ForwardComplaint { id: id.clone() };
