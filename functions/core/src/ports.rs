@@ -62,9 +62,11 @@ pub trait ComplaintStore: Send + Sync {
     async fn open_due_before(&self, before: DateTime<Utc>, limit: usize) -> PortResult<Vec<Complaint>>;
     /// The escalator's work list: open complaints whose `next_action_at` is set and at or before
     /// `before`, earliest first, at most `limit`. Served by a sparse index holding only open
-    /// complaints with `next_action_at` set (SQLite: a partial index; DynamoDB: a GSI keyed on
-    /// `next_action_at` whose attribute is removed when nothing is scheduled or the complaint
-    /// closes), so its cost follows the number due, never the number stored. The escalator moves
+    /// complaints with `next_action_at` set (SQLite: a partial index; DynamoDB: a sparse GSI with
+    /// a fixed or sharded partition attribute, e.g. `action_shard`, and sort key `next_action_at`,
+    /// both attributes removed when nothing is scheduled or the complaint closes, queried with
+    /// `next_action_at <= before` per shard), so its cost follows the number due, never the
+    /// number stored. The escalator moves
     /// `next_action_at` on (or clears it) with each conditional write, which takes a complaint
     /// out of the window; the same complaint may be returned again only if that write failed.
     async fn open_action_due(&self, before: DateTime<Utc>, limit: usize) -> PortResult<Vec<Complaint>>;
