@@ -1,5 +1,7 @@
 //! The browser sandbox: a chat page plus the small JSON API it polls and posts to.
 
+use std::collections::BTreeMap;
+
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -135,12 +137,8 @@ fn outbound_text(m: &SentMessage) -> String {
         .flatten()
         .collect::<Vec<_>>()
         .join("\n"),
-        "template" => {
-            let mut lines = vec![format!("📄 template {}", m.template_name().unwrap_or_default())];
-            let full = m.text();
-            lines.extend(full.lines().skip(1).map(str::to_string));
-            lines.join("\n")
-        }
+        // The page shows the template name apart; `text()` leads with it.
+        "template" => m.text().lines().skip(1).collect::<Vec<_>>().join("\n"),
         _ => m.text(),
     }
 }
@@ -192,6 +190,7 @@ async fn chat(State(sim): State<GraphSim>, Query(q): Query<ChatQuery>) -> Respon
                 "buttons": m.buttons(),
                 "media": media_of(&sim, m.request.get(&m.kind)),
                 "context": m.context_id(),
+                "template": m.template_name(),
                 "at": stamp(&m.at),
             }),
         ));
@@ -203,6 +202,11 @@ async fn chat(State(sim): State<GraphSim>, Query(q): Query<ChatQuery>) -> Respon
 
 async fn log(State(sim): State<GraphSim>) -> Json<Value> {
     let st = sim.inner.lock();
+    // Totals per recipient over everything sent, so the page can badge chats with news.
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, m) in &st.sent {
+        *counts.entry(m.to.as_str()).or_default() += 1;
+    }
     let skip_sent = st.sent.len().saturating_sub(LOG_LIMIT);
     let sent: Vec<Value> = st.sent[skip_sent..]
         .iter()
@@ -229,7 +233,7 @@ async fn log(State(sim): State<GraphSim>) -> Json<Value> {
             })
         })
         .collect();
-    Json(json!({ "sent": sent, "rejected": rejected }))
+    Json(json!({ "sent": sent, "rejected": rejected, "counts": counts }))
 }
 
 #[derive(Deserialize)]

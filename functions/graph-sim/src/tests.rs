@@ -707,3 +707,51 @@ async fn sandbox_page_and_api() {
         .unwrap();
     assert_eq!(log["sent"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn template_quick_replies_read_as_words() {
+    use crate::types::payload_label;
+    assert_eq!(payload_label("officer:accept:AMT-2026-000001"), "Accept");
+    assert_eq!(payload_label("officer:decline:AMT-2026-000001"), "Decline");
+    assert_eq!(payload_label("FEEDBACK:SATISFIED:GRV-1"), "SATISFIED");
+    assert_eq!(payload_label("burst:new"), "New");
+    assert_eq!(payload_label("YES"), "YES");
+    assert_eq!(payload_label("not_mine"), "Not mine");
+    assert_eq!(payload_label("12345"), "12345");
+}
+
+#[tokio::test]
+async fn sandbox_shows_templates_with_labels_and_counts_news() {
+    let (_sim, graph, _rx) = start(quiet()).await;
+    let base = graph.trim_end_matches("/graph").to_string();
+    let tpl = json!({"messaging_product":"whatsapp","to":PHONE,"type":"template",
+        "template":{"name":"shikayat_new_complaint","language":{"code":"hi"},"components":[
+            {"type":"body","parameters":[{"type":"text","text":"AMT-2026-000001"},{"type":"text","text":"पानी"}]},
+            {"type":"button","sub_type":"quick_reply","index":"0","parameters":[{"type":"payload","payload":"officer:accept:AMT-2026-000001"}]}]}});
+    assert_eq!(graph_send(&graph, TOKEN, tpl.clone()).await.0, 200);
+    assert_eq!(graph_send(&graph, TOKEN, tpl).await.0, 200);
+    let http = reqwest::Client::new();
+    let chat: Value = http
+        .get(format!("{base}/sim/api/chat"))
+        .query(&[("phone", PHONE)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let m = &chat["messages"][0];
+    assert_eq!(m["template"], "shikayat_new_complaint");
+    assert_eq!(m["text"], "AMT-2026-000001\nपानी");
+    assert_eq!(m["buttons"][0]["id"], "officer:accept:AMT-2026-000001");
+    assert_eq!(m["buttons"][0]["title"], "Accept");
+    let log: Value = http
+        .get(format!("{base}/sim/api/log"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log["counts"][PHONE], 2);
+}

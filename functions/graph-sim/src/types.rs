@@ -119,8 +119,9 @@ impl SentMessage {
             }
             for p in array(c.get("parameters")) {
                 if let Some(payload) = p.get("payload").and_then(Value::as_str) {
-                    // Meta never tells us the template's button label; the payload stands in.
-                    out.push(Button::new("template", payload, payload));
+                    // Meta never tells us the template's button label; a label read from the
+                    // payload stands in.
+                    out.push(Button::new("template", payload, &payload_label(payload)));
                 }
             }
         }
@@ -143,6 +144,23 @@ impl Button {
             id: id.to_string(),
             title: title.to_string(),
         }
+    }
+}
+
+/// A readable stand-in for a template quick-reply label: the payload's words without its
+/// namespace or ids, so `officer:accept:AMT-2026-000001` reads "Accept" and `burst:new` "New".
+pub(crate) fn payload_label(payload: &str) -> String {
+    let words: Vec<&str> = payload
+        .split(':')
+        .map(str::trim)
+        .filter(|w| !w.is_empty() && !w.chars().any(|c| c.is_ascii_digit()))
+        .collect();
+    let words = if words.len() > 1 { &words[1..] } else { &words[..] };
+    let label = words.join(" ").replace(['_', '-'], " ");
+    let mut chars = label.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => payload.to_string(),
     }
 }
 
