@@ -185,7 +185,7 @@ async fn a_second_not_satisfied_goes_to_the_supervisor_with_the_history() {
         "the reason is in it: {text}"
     );
     desk.wait_for(CONTROL_ROOM, "second reopening", |m| {
-        m.text().contains(&id) && m.text().contains("reopened (2 time(s))")
+        m.text().contains(&id) && m.text().contains("times reopened: 2")
     })
     .await;
 }

@@ -235,6 +235,8 @@ async fn not_my_department_goes_back_to_the_control_room() {
     .await
     .expect("decline");
     desk.wait_text(CONTROL_ROOM, &id).await;
+    desk.wait_text(ELECTRICITY_OFFICER, "back with the control room")
+        .await;
     sim.send_text(CONTROL_ROOM, &format!("assign {id} water"))
         .await
         .expect("reassign");
@@ -271,4 +273,5 @@ async fn dissatisfied_feedback_reopens_and_tells_the_control_room() {
     desk.wait_text(CITIZEN, "दर्ज कर ली गई").await;
     desk.wait_text(WATER_OFFICER, "अभी भी पानी नहीं आ रहा").await;
     desk.wait_text(CONTROL_ROOM, "अभी भी पानी नहीं आ रहा").await;
+    desk.wait_text(SDM, "अभी भी पानी नहीं आ रहा").await;
 }

@@ -172,6 +172,10 @@ pub enum Notice {
         id: ComplaintId,
         department: String,
     },
+    /// To the officer who said "not my department".
+    Declined {
+        id: ComplaintId,
+    },
     Overdue {
         id: ComplaintId,
         department: Option<String>,
@@ -186,7 +190,7 @@ fn date(cfg: &DistrictConfig, t: &Option<DateTime<Utc>>) -> String {
     match t {
         Some(t) => t
             .with_timezone(&cfg.timezone())
-            .format("%d-%m-%Y %H:%M")
+            .format("%d-%m-%Y %H:%M %Z")
             .to_string(),
         None => "-".into(),
     }
@@ -407,7 +411,7 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
         }
         Notice::Dissatisfied { id, department, reopen_count } => {
             let body = format!(
-                "शिकायतकर्ता आख्या से असंतुष्ट: शिकायत {id} ({}) दोबारा खोली गई (कुल {reopen_count} बार)।\n\nComplainant not satisfied with the report: complaint {id} ({}) reopened ({reopen_count} time(s)).",
+                "शिकायतकर्ता आख्या से असंतुष्ट: शिकायत {id} ({}) दोबारा खोली गई (कुल {reopen_count} बार)।\n\nComplainant not satisfied with the report: complaint {id} ({}) reopened (times reopened: {reopen_count}).",
                 dept(cfg, department),
                 dept(cfg, department)
             );
@@ -434,6 +438,9 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
             );
             Rendered { template: Some(official_template(cfg, id, &body)), free_form: vec![text(body)] }
         }
+        Notice::Declined { id } => only(text(format!(
+            "शिकायत {id} नियंत्रण कक्ष को वापस भेज दी गई है; वे सही विभाग को भेजेंगे।\n\nComplaint {id} is back with the control room, who will send it to the right department."
+        ))),
         Notice::ControlRoomHelp => only(text(
             "नियंत्रण कक्ष: अनिर्दिष्ट शिकायतों की सूची से विभाग चुनें, या लिखें \"assign AMT-2026-000123 water\".\n\nControl room: pick a department from an unassigned complaint's list, or write \"assign AMT-2026-000123 water\".",
         )),
@@ -504,16 +511,19 @@ pub fn history(c: &Complaint, timeline: &[TimelineEntry], cfg: &DistrictConfig) 
 pub fn new_complaint(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
     let label = dept(cfg, &c.department);
     let due = date(cfg, &c.due_at);
-    let reopened = if c.reopen_count > 0 {
-        "\n⚠ दोबारा खोली गई (शिकायतकर्ता असंतुष्ट) / Reopened (complainant not satisfied)".to_string()
-    } else {
-        String::new()
-    };
     let subject = clip(&c.text, 700);
-    let body = format!(
-        "नई शिकायत {} — {label}\n{subject}\nआख्या की अंतिम तिथि / Report due: {due}{reopened}\n\nNew complaint {} — please accept, or say it is not your department.",
-        c.id, c.id
-    );
+    // A reopened complaint is not new to its officer: say what changed and ask again.
+    let body = if c.reopen_count > 0 {
+        format!(
+            "⚠ दोबारा खोली गई शिकायत {} — {label} (शिकायतकर्ता आख्या से असंतुष्ट)\n{subject}\nनई अंतिम तिथि / New due date: {due}\n\nReopened complaint {}: the complainant is not satisfied with the report. Please act again and send a new report, or say it is not your department.",
+            c.id, c.id
+        )
+    } else {
+        format!(
+            "नई शिकायत {} — {label}\n{subject}\nआख्या की अंतिम तिथि / Report due: {due}\n\nNew complaint {} — please accept, or say it is not your department.",
+            c.id, c.id
+        )
+    };
     let ids = [
         Action::Accept(c.id.clone()).id(),
         Action::NotMine(c.id.clone()).id(),
@@ -586,8 +596,8 @@ pub fn report_to_citizen(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
     let label = dept(cfg, &c.department);
     let mut free_form = vec![text(clip(
         &format!(
-            "शिकायत {} पर {label} की आख्या:\n{}\n\nAction-taken report on complaint {} from {label}:\n{}",
-            c.id, report.text, c.id, report.text
+            "शिकायत {} पर {label} की आख्या / Action-taken report on complaint {} from {label}:\n\n{}",
+            c.id, c.id, report.text
         ),
         4096,
     ))];
@@ -706,6 +716,9 @@ mod tests {
                 department: None,
                 due_at: None,
                 level: 1,
+            },
+            Notice::Declined {
+                id: ComplaintId::new("AMT", 2026, 9),
             },
             Notice::ControlRoomHelp,
             Notice::NotAllowed,

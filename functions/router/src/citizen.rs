@@ -304,7 +304,11 @@ async fn reason(ctx: &mut Ctx<'_>, id: &ComplaintId, text: &str) -> Result<(), R
     };
     ctx.tell_control_room(id, notice.clone()).await?;
     if let Some(officer) = &c.officer {
-        ctx.tell(officer, Some(id), notice, true).await?;
+        ctx.tell(officer, Some(id), notice.clone(), true).await?;
+        // The supervisor who was told of the reopening hears why, too.
+        if let Some(up) = ctx.p.directory.person(officer).await?.and_then(|o| o.reports_to) {
+            ctx.tell(&up, Some(id), notice, true).await?;
+        }
     }
     Ok(())
 }

@@ -88,7 +88,9 @@ async fn decline(ctx: &mut Ctx<'_>, id: &ComplaintId) -> Result<(), RouterError>
             why,
         },
     )
-    .await
+    .await?;
+    ctx.reply(Notice::Declined { id: id.clone() }, Some(id), true)
+        .await
 }
 
 /// A report message: find its complaint, or hold it and ask which.
