@@ -1,5 +1,12 @@
-//! Adapters for the core's ports. `embedded`: SQLite, a local folder and a SQLite-backed queue
-//! (local mode and small pilots). `whatsapp`: the Cloud API client over HTTPS.
+//! Adapters for the core's ports.
+//! - `embedded`: SQLite, a local folder and a SQLite-backed queue (local mode and small pilots).
+//! - `aws`: DynamoDB, S3 and SQS.
+//! - `whatsapp`: the Cloud API client over HTTPS.
+//! - `consumer`: what a queue poller needs beyond the `Queue` port (both queue adapters).
+//! - `lambda`: glue for the Lambda entry points (SQS batches with partial failures).
 
+pub mod aws;
+pub mod consumer;
 pub mod embedded;
+pub mod lambda;
 pub mod whatsapp;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shikayat_adapters::embedded::{Delivery, SqliteQueue};
+use shikayat_adapters::consumer::{Delivery, QueueConsumer};
 use shikayat_core::command::{Command, Envelope, QueueName};
 use shikayat_core::ids::mask_numbers;
 use shikayat_core::ports::Ports;
@@ -17,7 +17,7 @@ const BATCH: usize = 10;
 
 pub fn spawn(
     p: Ports,
-    queue: Arc<SqliteQueue>,
+    queue: Arc<dyn QueueConsumer>,
     escalator_every: Duration,
     stop: watch::Receiver<bool>,
 ) -> JoinSet<()> {
@@ -29,7 +29,7 @@ pub fn spawn(
     set
 }
 
-async fn consume(p: Ports, queue: Arc<SqliteQueue>, name: QueueName, mut stop: watch::Receiver<bool>) {
+async fn consume(p: Ports, queue: Arc<dyn QueueConsumer>, name: QueueName, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         let batch = match queue.receive(name, BATCH).await {
             Ok(b) => b,
@@ -45,21 +45,21 @@ async fn consume(p: Ports, queue: Arc<SqliteQueue>, name: QueueName, mut stop: w
         if name == QueueName::Inbound {
             // One sender's events strictly in order: the FIFO queue's promise.
             for d in batch {
-                process(&p, &queue, d).await;
+                process(&p, queue.as_ref(), d).await;
             }
         } else {
             // Different recipients in parallel, so pacing one person does not hold up others.
             let mut set = JoinSet::new();
             for d in batch {
                 let (p, queue) = (p.clone(), queue.clone());
-                set.spawn(async move { process(&p, &queue, d).await });
+                set.spawn(async move { process(&p, queue.as_ref(), d).await });
             }
             while set.join_next().await.is_some() {}
         }
     }
 }
 
-async fn process(p: &Ports, queue: &SqliteQueue, d: Delivery) {
+async fn process(p: &Ports, queue: &dyn QueueConsumer, d: Delivery) {
     let env = match Envelope::from_json(&d.body) {
         Ok(env) => env,
         Err(e) => {

@@ -9,17 +9,17 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use shikayat_adapters::embedded::SqliteQueue;
+use shikayat_core::ports::Queue;
 use shikayat_graph_sim::GraphSim;
 use shikayat_webhook::{handshake, receive, Reply, WebhookConfig};
 
 #[derive(Clone)]
 struct AppState {
     webhook: Arc<WebhookConfig>,
-    queue: Arc<SqliteQueue>,
+    queue: Arc<dyn Queue>,
 }
 
-pub fn router(webhook: WebhookConfig, queue: Arc<SqliteQueue>, sim: Option<&GraphSim>) -> Router {
+pub fn router(webhook: WebhookConfig, queue: Arc<dyn Queue>, sim: Option<&GraphSim>) -> Router {
     let state = AppState {
         webhook: Arc::new(webhook),
         queue,

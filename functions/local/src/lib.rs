@@ -2,6 +2,7 @@
 //! consumers as tasks, and the escalator on a timer — on the embedded adapters. With no WhatsApp
 //! credentials it also serves the Graph API simulator and the sandbox page.
 
+mod backend;
 mod consumers;
 mod http;
 mod settings;
@@ -9,7 +10,6 @@ mod settings;
 use std::sync::Arc;
 
 use anyhow::Context;
-use shikayat_adapters::embedded::{Db, FolderMedia, SqliteQueue, SqliteStore};
 use shikayat_adapters::whatsapp::{CloudApi, CloudApiConfig};
 use shikayat_core::config::DistrictConfig;
 use shikayat_core::ports::{Pacer, Ports, Settings, SystemClock};
@@ -26,20 +26,7 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
         DistrictConfig::from_toml(&text)
             .map_err(|e| anyhow::anyhow!("{}: {e}", s.district_config.display()))?,
     );
-    std::fs::create_dir_all(&s.data_dir).with_context(|| format!("creating {}", s.data_dir.display()))?;
-    let db = Db::open(&s.data_dir).map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
-    let store = Arc::new(SqliteStore::new(db.clone()));
-    store
-        .load_directory(&config)
-        .await
-        .map_err(|e| anyhow::anyhow!("loading the directory: {e}"))?;
-    let queue = Arc::new(SqliteQueue::new(
-        db.clone(),
-        std::time::Duration::from_secs(60),
-        5,
-    ));
-    // Keys start with `media/`, so files land in <data dir>/media/<complaint>/…
-    let media = Arc::new(FolderMedia::new(&s.data_dir));
+    let backend = backend::embedded(&s, &config).await?;
 
     let listener = tokio::net::TcpListener::bind(s.listen)
         .await
@@ -76,12 +63,12 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
             settle_seconds: s.settle_seconds,
             pair_interval: s.pair_interval,
         },
-        complaints: store.clone(),
-        messages: store.clone(),
-        conversations: store.clone(),
-        directory: store.clone(),
-        media,
-        queue: queue.clone(),
+        complaints: backend.complaints.clone(),
+        messages: backend.messages.clone(),
+        conversations: backend.conversations.clone(),
+        directory: backend.directory.clone(),
+        media: backend.media.clone(),
+        queue: backend.queue.clone(),
         whatsapp,
         clock: Arc::new(SystemClock),
         pacer: Arc::new(Pacer::default()),
@@ -94,11 +81,11 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = consumers::spawn(
         ports.clone(),
-        queue.clone(),
+        backend.consumer.clone(),
         s.escalator_interval,
         stop_rx.clone(),
     );
-    let app = http::router(webhook, queue.clone(), sim.as_ref());
+    let app = http::router(webhook, backend.queue.clone(), sim.as_ref());
     tracing::info!(%addr, simulator = sim.is_some(), district = %config.district.code, "shikayat-local listening");
     let mut server_stop = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {

@@ -22,20 +22,40 @@ use shikayat_core::ports::{Clock, PortResult, Queue, SystemClock};
 use tokio::sync::Notify;
 
 use super::db::{db_err, Db};
+pub use crate::consumer::Delivery;
+use crate::consumer::QueueConsumer;
+use shikayat_core::ports::PortError;
+
+/// The receipt of a delivery: the row and which receive it was, so a stale receipt (the message
+/// was received again meanwhile) settles nothing.
+fn receipt(id: i64, count: u32) -> String {
+    format!("{id}:{count}")
+}
+
+fn parse_receipt(d: &Delivery) -> PortResult<(i64, u32)> {
+    let bad = || PortError::Permanent(format!("not a SQLite queue receipt: {:?}", d.receipt));
+    let (id, count) = d.receipt.split_once(':').ok_or_else(bad)?;
+    Ok((id.parse().map_err(|_| bad())?, count.parse().map_err(|_| bad())?))
+}
+
+#[async_trait]
+impl QueueConsumer for SqliteQueue {
+    async fn receive(&self, queue: QueueName, max: usize) -> PortResult<Vec<Delivery>> {
+        SqliteQueue::receive(self, queue, max).await
+    }
+    async fn ack(&self, d: &Delivery) -> PortResult<()> {
+        SqliteQueue::ack(self, d).await
+    }
+    async fn release(&self, d: &Delivery, delay: Duration) -> PortResult<()> {
+        SqliteQueue::release(self, d, delay).await
+    }
+    async fn dead_letters(&self, queue: QueueName) -> PortResult<Vec<String>> {
+        SqliteQueue::dead_letters(self, queue).await
+    }
+}
 
 /// SQS's FIFO deduplication interval.
 const DEDUPE_WINDOW_MS: i64 = 5 * 60 * 1000;
-
-/// One received message; hand it back to `ack` or `release`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
-    pub id: i64,
-    pub queue: QueueName,
-    /// The envelope JSON.
-    pub body: String,
-    /// 1 on the first delivery.
-    pub receive_count: u32,
-}
 
 #[derive(Clone)]
 pub struct SqliteQueue {
@@ -120,7 +140,7 @@ impl SqliteQueue {
                                 params![id, now.saturating_add(visibility)],
                             )
                             .map_err(db_err)?;
-                            out.push(Delivery { id, queue, body, receive_count: count + 1 });
+                            out.push(Delivery { queue, receipt: receipt(id, count + 1), body, receive_count: count + 1 });
                         }
                     }
                     if !dead || out.len() >= max {
@@ -135,7 +155,7 @@ impl SqliteQueue {
 
     /// Done with it: delete. A stale delivery (received again since) is left alone.
     pub async fn ack(&self, d: &Delivery) -> PortResult<()> {
-        let (id, count) = (d.id, d.receive_count);
+        let (id, count) = parse_receipt(d)?;
         let deleted = self
             .db
             .call(move |conn| {
@@ -158,7 +178,7 @@ impl SqliteQueue {
 
     /// Processing failed: make it visible again after `delay` (it keeps its receive count).
     pub async fn release(&self, d: &Delivery, delay: Duration) -> PortResult<()> {
-        let (id, count) = (d.id, d.receive_count);
+        let (id, count) = parse_receipt(d)?;
         let visible_at = self.now_ms().saturating_add(millis(delay));
         self.db
             .call(move |conn| {
@@ -314,6 +334,10 @@ mod tests {
         }
     }
 
+    fn row(d: &Delivery) -> i64 {
+        parse_receipt(d).map(|(id, _)| id).unwrap_or(-1)
+    }
+
     fn keys(ds: &[Delivery]) -> Vec<String> {
         ds.iter()
             .map(|d| Envelope::from_json(&d.body).expect("envelope").key)
@@ -365,7 +389,7 @@ mod tests {
         );
         clock.advance(Duration::from_secs(1));
         let second = q.receive(QueueName::Relay, 1).await.expect("recv");
-        assert_eq!((second[0].id, second[0].receive_count), (first[0].id, 2));
+        assert_eq!((row(&second[0]), second[0].receive_count), (row(&first[0]), 2));
         // The first consumer's late ack is stale: the message stays for the second one.
         q.ack(&first[0]).await.expect("stale ack");
         assert_eq!(q.depth(QueueName::Relay).await.expect("depth"), 1);

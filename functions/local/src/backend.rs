@@ -1,0 +1,43 @@
+//! The adapters the runner stands on: embedded (SQLite, folder, SQLite queue) by default.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use shikayat_adapters::consumer::QueueConsumer;
+use shikayat_adapters::embedded::{Db, FolderMedia, SqliteQueue, SqliteStore};
+use shikayat_core::config::DistrictConfig;
+use shikayat_core::ports::{ComplaintStore, Conversations, Directory, MediaStore, MessageLog, Queue};
+
+use crate::settings::LocalSettings;
+
+pub struct Backend {
+    pub complaints: Arc<dyn ComplaintStore>,
+    pub messages: Arc<dyn MessageLog>,
+    pub conversations: Arc<dyn Conversations>,
+    pub directory: Arc<dyn Directory>,
+    pub media: Arc<dyn MediaStore>,
+    pub queue: Arc<dyn Queue>,
+    pub consumer: Arc<dyn QueueConsumer>,
+}
+
+/// SQLite and a folder under the data dir; the directory is reloaded from the district config.
+pub async fn embedded(s: &LocalSettings, config: &DistrictConfig) -> anyhow::Result<Backend> {
+    std::fs::create_dir_all(&s.data_dir).with_context(|| format!("creating {}", s.data_dir.display()))?;
+    let db = Db::open(&s.data_dir).map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
+    let store = Arc::new(SqliteStore::new(db.clone()));
+    store
+        .load_directory(config)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the directory: {e}"))?;
+    let queue = Arc::new(SqliteQueue::new(db, std::time::Duration::from_secs(60), 5));
+    Ok(Backend {
+        complaints: store.clone(),
+        messages: store.clone(),
+        conversations: store.clone(),
+        directory: store,
+        // Keys start with `media/`, so files land in <data dir>/media/<complaint>/…
+        media: Arc::new(FolderMedia::new(&s.data_dir)),
+        queue: queue.clone(),
+        consumer: queue,
+    })
+}
