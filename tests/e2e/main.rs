@@ -4,5 +4,6 @@
 mod escalation;
 mod harness;
 mod inbound_types;
+mod lambda_events;
 mod lifecycle;
 mod robustness;

@@ -7,6 +7,8 @@
 //! timeline entry and a conditional write that also moves `next_action_at` on; the messages are
 //! commands with deterministic keys, so a schedule that fires twice sends nothing twice.
 
+pub mod lambda;
+
 use shikayat_core::catalogue::Notice;
 use shikayat_core::command::{Command, Outbound};
 use shikayat_core::complaint::{Actor, Complaint};

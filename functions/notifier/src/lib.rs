@@ -3,6 +3,7 @@
 //! officer-relay.
 
 pub mod deliver;
+pub mod lambda;
 
 use shikayat_core::catalogue::{render, report_to_citizen};
 use shikayat_core::command::{Command, Envelope};

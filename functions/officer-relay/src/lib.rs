@@ -2,6 +2,8 @@
 //! routing a settled complaint and forwarding it, the full details once accepted, settling the
 //! officer's report and handing it to the notifier.
 
+pub mod lambda;
+
 use chrono::Duration;
 use shikayat_core::catalogue::{complaint_details, new_complaint, render, Notice};
 use shikayat_core::command::{Command, Envelope, Outbound};

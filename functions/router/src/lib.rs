@@ -5,6 +5,7 @@
 mod citizen;
 mod control;
 mod intake;
+pub mod lambda;
 mod officer;
 
 use shikayat_core::catalogue::Notice;

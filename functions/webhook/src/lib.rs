@@ -2,6 +2,8 @@
 //! split into one event per message and status, and the enqueue. No other I/O on this path, so
 //! Meta gets its 200 fast; everything else happens behind the inbound queue.
 
+pub mod lambda;
+
 use shikayat_core::command::{Command, Envelope, Outbound, QueueName};
 use shikayat_core::inbound::parse_notification;
 use shikayat_core::ports::Queue;

@@ -1,1 +1,0 @@
-//! Lambda glue (being written).
