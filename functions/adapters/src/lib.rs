@@ -6,6 +6,8 @@
 //! - `lambda`: glue for the Lambda entry points (SQS batches with partial failures).
 
 pub mod aws;
+#[cfg(test)]
+mod conformance;
 pub mod consumer;
 pub mod embedded;
 pub mod lambda;

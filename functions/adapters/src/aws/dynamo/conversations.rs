@@ -1,0 +1,99 @@
+//! `Conversations` on the conversations table (key `phone`), written conditionally on `version`.
+//! Besides `doc`, the item shows what an administrator would look for: the 24-hour window's
+//! start, the open drafts and the question we are waiting on.
+
+use async_trait::async_trait;
+use shikayat_core::conversation::{Conversation, Pending};
+use shikayat_core::ids::{mask, Phone};
+use shikayat_core::ports::{Conversations, PortError, PortResult};
+
+use super::{doc, get_n, n, put_opt, s, to_json, ts, DynamoStore, Item};
+use crate::aws::error::{code, port_err};
+
+fn question(p: &Pending) -> &'static str {
+    match p {
+        Pending::SameOrNew { .. } => "same_or_new",
+        Pending::DissatisfactionReason { .. } => "dissatisfaction_reason",
+        Pending::WhichComplaint { .. } => "which_complaint",
+    }
+}
+
+#[async_trait]
+impl Conversations for DynamoStore {
+    async fn get(&self, phone: &Phone) -> PortResult<Conversation> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(self.names.conversations())
+            .key("phone", s(phone.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_err("get conversation", e))?;
+        match out.item {
+            None => Ok(Conversation::new(phone.clone())),
+            Some(item) => {
+                let mut c: Conversation = doc(&item, "conversation")?;
+                if let Some(v) = get_n(&item, "version") {
+                    c.version = v;
+                }
+                Ok(c)
+            }
+        }
+    }
+
+    async fn put(&self, c: &mut Conversation) -> PortResult<()> {
+        let expected = c.version;
+        let mut stored = c.clone();
+        stored.version = expected + 1;
+        let mut item = Item::new();
+        item.insert("phone".into(), s(c.phone.as_str()));
+        item.insert("version".into(), n(expected + 1));
+        put_opt(&mut item, "last_inbound_at", c.last_inbound_at.map(ts));
+        put_opt(
+            &mut item,
+            "draft_complaint",
+            c.draft.as_ref().map(|d| d.complaint.to_string()),
+        );
+        put_opt(
+            &mut item,
+            "draft_settles_at",
+            c.draft.as_ref().map(|d| ts(d.settles_at)),
+        );
+        put_opt(
+            &mut item,
+            "report_draft_complaint",
+            c.report_draft.as_ref().map(|d| d.complaint.to_string()),
+        );
+        put_opt(
+            &mut item,
+            "pending",
+            c.pending.as_ref().map(|p| question(p).to_string()),
+        );
+        item.insert("doc".into(), s(to_json(&stored, "conversation")?));
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(self.names.conversations())
+            .set_item(Some(item));
+        req = if expected == 0 {
+            req.condition_expression("attribute_not_exists(phone)")
+        } else {
+            req.condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(expected))
+        };
+        match req.send().await {
+            Ok(_) => {
+                c.version = expected + 1;
+                Ok(())
+            }
+            Err(e) if code(&e) == Some("ConditionalCheckFailedException") => {
+                Err(PortError::Conflict(format!(
+                    "conversation with {} moved past version {expected}",
+                    mask(c.phone.as_str())
+                )))
+            }
+            Err(e) => Err(port_err("put conversation", e)),
+        }
+    }
+}
