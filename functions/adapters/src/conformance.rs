@@ -1032,3 +1032,91 @@ async fn poison_on_fifo_dead_letters_and_unblocks_its_group(a: &Adapters) {
     assert_eq!(seen["poison"], MAX_RECEIVES);
     assert_eq!((seen["next"], seen["other"]), (1, 1));
 }
+
+// ---- AWS only: what has no embedded counterpart ----
+
+mod aws_only {
+    use super::*;
+    use crate::aws::{ports_parts, provision_with};
+
+    async fn clients() -> (AwsClients, String) {
+        let endpoint = std::env::var("SHIKAYAT_TEST_AWS_ENDPOINT").unwrap_or_default();
+        assert!(
+            !endpoint.is_empty(),
+            "SHIKAYAT_TEST_AWS_ENDPOINT is not set: run ./scripts/test.sh"
+        );
+        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&endpoint)
+            .region(aws_config::Region::new("ap-south-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "conformance",
+            ))
+            .load()
+            .await;
+        (AwsClients::from_conf(&shared), endpoint)
+    }
+
+    #[tokio::test]
+    async fn provision_twice_then_config_and_presigned_links() {
+        let (clients, _) = clients().await;
+        let names = AwsNames::with_prefix(unique_prefix());
+        let opts = ProvisionOptions::default();
+        provision_with(&clients, &names, &opts).await.expect("provision");
+        let opts = ProvisionOptions {
+            visibility_timeout: Duration::from_secs(5),
+            ..opts
+        };
+        provision_with(&clients, &names, &opts)
+            .await
+            .expect("provision again, other options");
+        let parts = ports_parts(&clients, &names).await.expect("ports");
+
+        assert_eq!(parts.store.district_config().await.expect("none yet"), None);
+        assert!(matches!(
+            parts.store.put_district_config("not = [toml").await,
+            Err(PortError::Permanent(_))
+        ));
+        parts
+            .store
+            .put_district_config(DIRECTORY_CONFIG)
+            .await
+            .expect("put config");
+        assert_eq!(
+            parts.store.district_config().await.expect("get").as_deref(),
+            Some(DIRECTORY_CONFIG)
+        );
+
+        let key = "media/AMT-2026-000001/report/wamid.R1.jpg";
+        parts
+            .media
+            .put(key, b"evidence", "image/jpeg", "")
+            .await
+            .expect("put");
+        let url = parts
+            .media
+            .presign_get(key, Duration::from_secs(300))
+            .await
+            .expect("presign");
+        assert!(
+            url.contains("X-Amz-Expires=300") && url.contains("wamid.R1.jpg"),
+            "{url}"
+        );
+        let capped = parts
+            .media
+            .presign_get(key, Duration::from_secs(86_400))
+            .await
+            .expect("presign");
+        assert!(capped.contains("X-Amz-Expires=900"), "{capped}");
+        let body = reqwest::get(&url)
+            .await
+            .expect("GET")
+            .bytes()
+            .await
+            .expect("body");
+        assert_eq!(&body[..], b"evidence");
+    }
+}
