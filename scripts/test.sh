@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, unit tests, the adapters' tests and
-# the end-to-end scenarios (which start shikayat-local and a Graph API simulator themselves).
+# The whole test suite, as CI runs it: formatting, lints, unit tests, the adapters' conformance
+# suite (embedded, and AWS against moto), and the end-to-end scenarios twice — on the embedded
+# backend and on the AWS backend against moto. The scenarios start shikayat-local and a Graph API
+# simulator themselves; this script installs and starts moto.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,5 +14,12 @@ echo "== rustfmt"
 cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== tests"
+
+echo "== moto (AWS-compatible DynamoDB, S3, SQS on loopback)"
+eval "$(scripts/moto.sh start)"
+trap 'scripts/moto.sh stop' EXIT
+
+echo "== tests (embedded backend; AWS conformance on moto)"
 cargo test --workspace --locked "$@"
+echo "== end-to-end scenarios on the AWS backend (moto)"
+SHIKAYAT_E2E_BACKEND=aws cargo test --locked -p shikayat-tests --test e2e "$@"

@@ -30,6 +30,8 @@ pub struct Desk {
     pub data_dir: PathBuf,
     /// The district configuration file (config/amethi.toml unless a test wrote its own).
     pub config_path: PathBuf,
+    /// With the AWS backend: this desk's resource prefix (kept across restarts).
+    pub aws_prefix: Option<String>,
     _tmp: Option<tempfile::TempDir>,
     child: Option<Child>,
 }
@@ -39,7 +41,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// The runner binary, built once per test run (a no-op when up to date).
-fn runner_binary() -> PathBuf {
+fn bin_dir() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -64,6 +66,45 @@ fn runner_binary() -> PathBuf {
             .join("shikayat-local")
     })
     .clone()
+}
+
+fn runner_binary() -> PathBuf {
+    bin_dir().join("shikayat-local")
+}
+
+/// `SHIKAYAT_E2E_BACKEND=aws`: the runner stands on the AWS adapters against the AWS-compatible
+/// endpoint the test script started (moto), each desk with its own resource prefix.
+fn aws_endpoint() -> Option<String> {
+    match std::env::var("SHIKAYAT_E2E_BACKEND").as_deref() {
+        Ok("aws") => Some(std::env::var("SHIKAYAT_TEST_AWS_ENDPOINT").expect(
+            "SHIKAYAT_E2E_BACKEND=aws needs SHIKAYAT_TEST_AWS_ENDPOINT (run ./scripts/test.sh, which starts moto)",
+        )),
+        _ => None,
+    }
+}
+
+fn aws_env(cmd: &mut Command, endpoint: &str, prefix: &str) {
+    cmd.env("SHIKAYAT_BACKEND", "aws")
+        .env("SHIKAYAT_AWS_PREFIX", prefix)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "ap-south-1");
+}
+
+/// Creates the tables, queues and bucket for `prefix`, as an engineer would before a first run.
+async fn provision(endpoint: &str, prefix: &str) {
+    let mut cmd = Command::new(bin_dir().join("shikayat-admin"));
+    cmd.arg("provision").current_dir(repo_root());
+    aws_env(&mut cmd, endpoint, prefix);
+    let out = cmd.output().await.expect("run shikayat-admin provision");
+    assert!(out.status.success(), "provision failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn unique_prefix() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("e2e{}x{n}-", std::process::id())
 }
 
 fn free_port() -> u16 {
@@ -130,6 +171,7 @@ impl Desk {
             port,
             data_dir,
             config_path,
+            aws_prefix: None,
             _tmp: None,
             child: None,
         };
@@ -139,7 +181,16 @@ impl Desk {
 
     async fn spawn(&mut self) {
         let cfg = self.sim.config().clone();
-        let child = Command::new(runner_binary())
+        let mut cmd = Command::new(runner_binary());
+        if let Some(endpoint) = aws_endpoint() {
+            if self.aws_prefix.is_none() {
+                let prefix = unique_prefix();
+                provision(&endpoint, &prefix).await;
+                self.aws_prefix = Some(prefix);
+            }
+            aws_env(&mut cmd, &endpoint, self.aws_prefix.as_deref().unwrap_or_default());
+        }
+        let child = cmd
             .current_dir(repo_root())
             .env("SHIKAYAT_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("SHIKAYAT_DATA_DIR", &self.data_dir)

@@ -41,3 +41,30 @@ pub async fn embedded(s: &LocalSettings, config: &DistrictConfig) -> anyhow::Res
         consumer: queue,
     })
 }
+
+/// DynamoDB, S3 and SQS (named from `SHIKAYAT_AWS_PREFIX`; `AWS_ENDPOINT_URL` for moto). The
+/// runner polls the SQS queues itself. The district config it was given is loaded into the
+/// directory and settings tables, as `shikayat-admin` would.
+pub async fn aws(config: &DistrictConfig, config_text: &str) -> anyhow::Result<Backend> {
+    use shikayat_adapters::aws::{ports_parts, AwsClients, AwsNames};
+    let names = AwsNames::from_env();
+    let clients = AwsClients::from_env().await;
+    let parts = ports_parts(&clients, &names)
+        .await
+        .map_err(|e| anyhow::anyhow!("AWS resources (run `shikayat-admin provision`?): {e}"))?;
+    parts.store.load_directory(config).await.map_err(|e| anyhow::anyhow!("loading the directory: {e}"))?;
+    parts
+        .store
+        .put_district_config(config_text)
+        .await
+        .map_err(|e| anyhow::anyhow!("saving the district config: {e}"))?;
+    Ok(Backend {
+        complaints: parts.store.clone(),
+        messages: parts.store.clone(),
+        conversations: parts.store.clone(),
+        directory: parts.store,
+        media: parts.media,
+        queue: parts.queue.clone(),
+        consumer: parts.queue,
+    })
+}

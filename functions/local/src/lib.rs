@@ -17,7 +17,7 @@ use shikayat_graph_sim::{GraphSim, Persona, SimConfig};
 use shikayat_webhook::WebhookConfig;
 use tokio::sync::watch;
 
-pub use settings::{LocalSettings, WhatsAppSettings};
+pub use settings::{BackendKind, LocalSettings, WhatsAppSettings};
 
 pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&s.district_config)
@@ -26,7 +26,10 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
         DistrictConfig::from_toml(&text)
             .map_err(|e| anyhow::anyhow!("{}: {e}", s.district_config.display()))?,
     );
-    let backend = backend::embedded(&s, &config).await?;
+    let backend = match s.backend {
+        BackendKind::Embedded => backend::embedded(&s, &config).await?,
+        BackendKind::Aws => backend::aws(&config, &text).await?,
+    };
 
     let listener = tokio::net::TcpListener::bind(s.listen)
         .await

@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 
 #[derive(Debug, Clone)]
 pub struct LocalSettings {
+    pub backend: BackendKind,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub district_config: PathBuf,
@@ -15,6 +16,14 @@ pub struct LocalSettings {
     pub escalator_interval: Duration,
     pub pair_interval: Duration,
     pub whatsapp: WhatsAppSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// SQLite, a local folder and a SQLite queue under `SHIKAYAT_DATA_DIR`.
+    Embedded,
+    /// DynamoDB, S3 and SQS; the runner polls the queues itself.
+    Aws,
 }
 
 #[derive(Debug, Clone)]
@@ -57,7 +66,13 @@ impl LocalSettings {
                 None => bail!("{name} is required when WHATSAPP_API_BASE_URL is set"),
             }
         };
+        let backend = match var("SHIKAYAT_BACKEND").as_deref() {
+            None | Some("embedded") => BackendKind::Embedded,
+            Some("aws") => BackendKind::Aws,
+            Some(other) => bail!("SHIKAYAT_BACKEND={other:?}: use embedded or aws"),
+        };
         Ok(Self {
+            backend,
             listen,
             data_dir: PathBuf::from(var("SHIKAYAT_DATA_DIR").unwrap_or_else(|| "./.shikayat".into())),
             district_config: PathBuf::from(
