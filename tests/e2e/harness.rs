@@ -46,24 +46,17 @@ fn bin_dir() -> PathBuf {
     BIN.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = std::process::Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "shikayat-local",
-                "--bin",
-                "shikayat-local",
-            ])
+            .args(["build", "--quiet", "-p", "shikayat-local", "--bins"])
             .current_dir(repo_root())
             .status()
             .expect("run cargo build");
         assert!(status.success(), "building shikayat-local failed");
         let exe = std::env::current_exe().expect("test exe");
-        // target/<profile>/deps/e2e-… → target/<profile>/shikayat-local
+        // target/<profile>/deps/e2e-… → target/<profile>/
         exe.parent()
             .and_then(Path::parent)
             .expect("target dir")
-            .join("shikayat-local")
+            .to_path_buf()
     })
     .clone()
 }
@@ -98,7 +91,11 @@ async fn provision(endpoint: &str, prefix: &str) {
     cmd.arg("provision").current_dir(repo_root());
     aws_env(&mut cmd, endpoint, prefix);
     let out = cmd.output().await.expect("run shikayat-admin provision");
-    assert!(out.status.success(), "provision failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "provision failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn unique_prefix() -> String {
@@ -188,7 +185,11 @@ impl Desk {
                 provision(&endpoint, &prefix).await;
                 self.aws_prefix = Some(prefix);
             }
-            aws_env(&mut cmd, &endpoint, self.aws_prefix.as_deref().unwrap_or_default());
+            aws_env(
+                &mut cmd,
+                &endpoint,
+                self.aws_prefix.as_deref().unwrap_or_default(),
+            );
         }
         let child = cmd
             .current_dir(repo_root())

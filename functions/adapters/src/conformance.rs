@@ -784,6 +784,7 @@ fn inbound(key: &str, sender: &str) -> Outbound {
             key,
             Command::SettleComplaint {
                 id: ComplaintId::new("AMT", 2026, 1),
+                settles_at: None,
             },
         ),
         group: Some(sender.into()),

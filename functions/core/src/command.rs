@@ -38,13 +38,23 @@ pub enum Command {
     /// One webhook event (router).
     Inbound { event: InboundEvent },
     /// The complainant's burst may have settled: route and forward it (officer-relay).
-    SettleComplaint { id: ComplaintId },
+    /// `settles_at` is the settle time this command was scheduled for: only the command of the
+    /// latest schedule acts, so two settles firing together cannot both forward.
+    SettleComplaint {
+        id: ComplaintId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        settles_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// Send the complaint to its assigned officer (officer-relay).
     ForwardComplaint { id: ComplaintId },
     /// The officer accepted: send the full text and every piece of media (officer-relay).
     SendDetails { id: ComplaintId },
-    /// The officer's report burst may have settled (officer-relay).
-    SettleReport { id: ComplaintId },
+    /// The officer's report burst may have settled (officer-relay); `settles_at` as above.
+    SettleReport {
+        id: ComplaintId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        settles_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// The report with its evidence and the feedback buttons to the complainant (notifier).
     DeliverReport { id: ComplaintId },
     /// Tell one person something (either consumer).
@@ -71,10 +81,10 @@ impl Command {
     pub fn complaint(&self) -> Option<&ComplaintId> {
         match self {
             Command::Inbound { .. } => None,
-            Command::SettleComplaint { id }
+            Command::SettleComplaint { id, .. }
             | Command::ForwardComplaint { id }
             | Command::SendDetails { id }
-            | Command::SettleReport { id }
+            | Command::SettleReport { id, .. }
             | Command::DeliverReport { id } => Some(id),
             Command::Tell { complaint, .. } => complaint.as_ref(),
         }
@@ -162,6 +172,7 @@ mod tests {
             "settle:AMT-2026-000001",
             Command::SettleComplaint {
                 id: ComplaintId::new("AMT", 2026, 1),
+                settles_at: None,
             },
         );
         let json = env.to_json();

@@ -21,7 +21,10 @@ const WATER_OFFICER: &str = "919000000105";
 fn stored_count() -> usize {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     match std::env::var("BENCH_STORED") {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("BENCH_STORED={v:?} is not a number")),
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("BENCH_STORED={v:?} is not a number")),
         Err(_) if bench_mode => 100_000,
         Err(_) => 2_000,
     }
@@ -30,7 +33,12 @@ fn stored_count() -> usize {
 /// A forwarded complaint whose next action is `in_secs` from now (negative: already due).
 fn complaint(seq: u64, in_secs: i64) -> Complaint {
     let now = Utc::now();
-    let mut c = Complaint::new(ComplaintId::new("AMT", 2026, seq), Phone::new("919812345678"), None, now);
+    let mut c = Complaint::new(
+        ComplaintId::new("AMT", 2026, seq),
+        Phone::new("919812345678"),
+        None,
+        now,
+    );
     c.status = Status::Forwarded;
     c.department = Some("water".into());
     c.officer = Some(Phone::new(WATER_OFFICER));
@@ -43,7 +51,10 @@ fn complaint(seq: u64, in_secs: i64) -> Complaint {
 
 fn main() {
     let stored = stored_count();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/amethi.toml"))
         .expect("config/amethi.toml");
@@ -93,7 +104,10 @@ fn main() {
         };
         // Open complaints with nothing due for a week.
         add(stored, 7 * 86_400).await;
-        eprintln!("stored {stored} open complaints in {:.1} s", fill.elapsed().as_secs_f64());
+        eprintln!(
+            "stored {stored} open complaints in {:.1} s",
+            fill.elapsed().as_secs_f64()
+        );
 
         println!("### escalator sweep, embedded store\n");
         println!("{stored} open complaints stored, none due except those added per row.\n");
@@ -104,8 +118,16 @@ fn main() {
             let t = Instant::now();
             let s = shikayat_escalator::sweep(&ports).await.expect("sweep");
             let ms = t.elapsed().as_secs_f64() * 1000.0;
-            let per = if due == 0 { "—".to_string() } else { format!("{:.0}", ms * 1000.0 / due as f64) };
-            println!("| {due} | {} | {} | {ms:.2} | {per} |", s.examined, s.escalated + s.reminded);
+            let per = if due == 0 {
+                "—".to_string()
+            } else {
+                format!("{:.0}", ms * 1000.0 / due as f64)
+            };
+            println!(
+                "| {due} | {} | {} | {ms:.2} | {per} |",
+                s.examined,
+                s.escalated + s.reminded
+            );
             assert_eq!(s.examined, due, "the sweep reads only what is due");
         }
     });

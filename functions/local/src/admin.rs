@@ -16,7 +16,10 @@ async fn main() -> anyhow::Result<()> {
             let names = AwsNames::from_env();
             let clients = AwsClients::from_env().await;
             provision(&clients, &names).await.context("provisioning")?;
-            eprintln!("provisioned the tables, queues and bucket for prefix {:?}", names.prefix());
+            eprintln!(
+                "provisioned the tables, queues and bucket for prefix {:?}",
+                names.prefix()
+            );
             Ok(())
         }
         _ => bail!("usage: shikayat-admin provision"),

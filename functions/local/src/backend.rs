@@ -52,7 +52,11 @@ pub async fn aws(config: &DistrictConfig, config_text: &str) -> anyhow::Result<B
     let parts = ports_parts(&clients, &names)
         .await
         .map_err(|e| anyhow::anyhow!("AWS resources (run `shikayat-admin provision`?): {e}"))?;
-    parts.store.load_directory(config).await.map_err(|e| anyhow::anyhow!("loading the directory: {e}"))?;
+    parts
+        .store
+        .load_directory(config)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the directory: {e}"))?;
     parts
         .store
         .put_district_config(config_text)

@@ -4,7 +4,7 @@
 
 pub mod lambda;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use shikayat_core::catalogue::{complaint_details, new_complaint, render, Notice};
 use shikayat_core::command::{Command, Envelope, Outbound};
 use shikayat_core::complaint::{Actor, Complaint, Status};
@@ -29,6 +29,13 @@ pub enum RelayError {
     Unexpected(String),
 }
 
+/// Each message of a burst schedules a settle command for the settle time it set; only the one
+/// for the latest time (still on the complaint) acts, so two firing together cannot both act.
+/// Commands from before `settles_at` was carried (None) fall back to the time check alone.
+fn is_latest(scheduled: Option<DateTime<Utc>>, current: Option<DateTime<Utc>>) -> bool {
+    scheduled.is_none_or(|t| current == Some(t))
+}
+
 /// A settle command fires at its own time; a later message pushed the settle time on and
 /// scheduled its own command, so an early one stands down. One second of slack for clocks.
 fn still_settling(
@@ -43,7 +50,7 @@ pub async fn handle(p: &Ports, env: &Envelope) -> Result<(), RelayError> {
         return Ok(());
     }
     match &env.command {
-        Command::SettleComplaint { id } => settle_complaint(p, &env.key, id).await?,
+        Command::SettleComplaint { id, settles_at } => settle_complaint(p, &env.key, id, *settles_at).await?,
         Command::ForwardComplaint { id } => forward(p, &env.key, id).await?,
         Command::SendDetails { id } => {
             let c = load(p, id).await?;
@@ -62,10 +69,16 @@ pub async fn handle(p: &Ports, env: &Envelope) -> Result<(), RelayError> {
                 .await?;
             }
         }
-        Command::SettleReport { id } => {
+        Command::SettleReport {
+            id,
+            settles_at: scheduled,
+        } => {
             let c = load(p, id).await?;
             let settles_at = c.report.as_ref().and_then(|r| r.settles_at);
-            if c.status == Status::Reported && !still_settling(settles_at, p.clock.now()) {
+            if c.status == Status::Reported
+                && is_latest(*scheduled, settles_at)
+                && !still_settling(settles_at, p.clock.now())
+            {
                 let parts = c.report.as_ref().map_or(0, |r| r.wamids.len());
                 let cmd = Outbound::notify(
                     format!("deliver:{id}:{parts}"),
@@ -124,9 +137,17 @@ async fn update(p: &Ports, id: &ComplaintId, event: Event) -> Result<Complaint, 
 }
 
 /// The burst has settled: route by keywords to a department's officer, or to the control room.
-async fn settle_complaint(p: &Ports, key: &str, id: &ComplaintId) -> Result<(), RelayError> {
+async fn settle_complaint(
+    p: &Ports,
+    key: &str,
+    id: &ComplaintId,
+    scheduled: Option<DateTime<Utc>>,
+) -> Result<(), RelayError> {
     let c = load(p, id).await?;
-    if c.status != Status::Registered || c.department.is_some() || still_settling(c.settles_at, p.clock.now())
+    if c.status != Status::Registered
+        || c.department.is_some()
+        || !is_latest(scheduled, c.settles_at)
+        || still_settling(c.settles_at, p.clock.now())
     {
         return Ok(());
     }

@@ -110,10 +110,18 @@ fn settle(ctx: &Ctx<'_>) -> chrono::DateTime<chrono::Utc> {
     ctx.now + Duration::seconds(i64::from(ctx.p.settings.settle_seconds))
 }
 
-async fn schedule_settle(ctx: &Ctx<'_>, id: &ComplaintId, after: &str) -> Result<(), RouterError> {
+async fn schedule_settle(
+    ctx: &Ctx<'_>,
+    id: &ComplaintId,
+    after: &str,
+    settles_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), RouterError> {
     let cmd = Outbound::relay(
         format!("settle:{id}:{after}"),
-        Command::SettleComplaint { id: id.clone() },
+        Command::SettleComplaint {
+            id: id.clone(),
+            settles_at: Some(settles_at),
+        },
     )
     .delayed(ctx.p.settings.settle_seconds);
     ctx.p.queue.send(&cmd).await?;
@@ -163,7 +171,7 @@ async fn register(ctx: &mut Ctx<'_>, messages: &[InboundMessage]) -> Result<(), 
         notice: Notice::Registered { id: id.clone() },
     };
     p.queue.send(&Outbound::notify(format!("ack:{id}"), ack)).await?;
-    schedule_settle(ctx, &id, &ctx.m.wamid).await
+    schedule_settle(ctx, &id, &ctx.m.wamid, settles_at).await
 }
 
 /// Adds messages to an open complaint; within a burst, pushes the settle time on.
@@ -210,7 +218,7 @@ async fn join(
             complaint: id.clone(),
             settles_at,
         });
-        schedule_settle(ctx, id, &ctx.m.wamid).await?;
+        schedule_settle(ctx, id, &ctx.m.wamid, settles_at).await?;
     } else {
         ctx.reply(Notice::Added { id: id.clone() }, Some(id), false)
             .await?;

@@ -53,6 +53,9 @@ async fn message(p: &Ports, m: &InboundMessage) -> Result<(), RouterError> {
     let now = p.clock.now();
     let mut conv = p.conversations.get(&who).await?;
     conv.last_inbound_at = Some(conv.last_inbound_at.map_or(now, |t| t.max(now)));
+    // The window is recorded before any reply is queued: a consumer may send the reply before
+    // this handler finishes, and must see the window open.
+    p.conversations.put(&mut conv).await?;
     let role = p.directory.person(&who).await?.map(|x| x.role);
     let span =
         tracing::info_span!("message", from = %who, role = role.map(|r| r.as_str()).unwrap_or("citizen"));

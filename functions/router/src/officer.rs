@@ -164,7 +164,10 @@ async fn report_part(ctx: &mut Ctx<'_>, id: &ComplaintId, m: &InboundMessage) ->
     }
     let cmd = Outbound::relay(
         format!("settle-report:{id}:{}", m.wamid),
-        Command::SettleReport { id: id.clone() },
+        Command::SettleReport {
+            id: id.clone(),
+            settles_at: Some(settles_at),
+        },
     )
     .delayed(ctx.p.settings.settle_seconds);
     ctx.p.queue.send(&cmd).await?;

@@ -327,6 +327,7 @@ mod tests {
                 key,
                 Command::SettleComplaint {
                     id: ComplaintId::new("AMT", 2026, 1),
+                    settles_at: None,
                 },
             ),
             group: Some(sender.into()),
