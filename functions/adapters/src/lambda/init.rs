@@ -2,9 +2,14 @@
 //! from Secrets Manager, read once), the district configuration and the ports.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Deserialize;
+use shikayat_core::config::DistrictConfig;
+use shikayat_core::ports::{Pacer, Ports, Settings, SystemClock};
 use thiserror::Error;
+
+use crate::aws::{ports_parts, AwsClients, AwsNames, DynamoStore, SqsQueue};
 
 /// Why a container could not start; the runtime reports it as an init error.
 #[derive(Debug, Error)]
@@ -83,9 +88,9 @@ struct SecretJson {
 }
 
 impl WhatsAppEnv {
-    /// Reads the environment; when a secret is named, reads it once with `sdk` (loading the SDK
-    /// configuration only then, so a function without a secret never pays for it).
-    pub async fn from_env(sdk: Option<&aws_config::SdkConfig>) -> Result<Self, LambdaInitError> {
+    /// Reads the environment; when a secret is named, reads it once with `secrets` (or a client
+    /// of its own when None).
+    pub async fn from_env(secrets: Option<&aws_sdk_secretsmanager::Client>) -> Result<Self, LambdaInitError> {
         let mut w = WhatsAppEnv {
             base_url: var("WHATSAPP_API_BASE_URL")
                 .unwrap_or_else(|| "https://graph.facebook.com".into())
@@ -99,14 +104,14 @@ impl WhatsAppEnv {
         };
         if let Some(id) = var("WHATSAPP_SECRET_ARN").or_else(|| var("WHATSAPP_SECRET_NAME")) {
             let loaded;
-            let sdk = match sdk {
-                Some(s) => s,
+            let client = match secrets {
+                Some(c) => c,
                 None => {
-                    loaded = sdk_config_from_env().await;
+                    loaded = aws_sdk_secretsmanager::Client::new(&sdk_config_from_env().await);
                     &loaded
                 }
             };
-            let s = read_secret(sdk, &id).await?;
+            let s = read_secret(client, &id).await?;
             w.apply_secret(&s)?;
         }
         Ok(w)
@@ -156,8 +161,7 @@ impl WhatsAppEnv {
     }
 }
 
-async fn read_secret(sdk: &aws_config::SdkConfig, id: &str) -> Result<String, LambdaInitError> {
-    let client = aws_sdk_secretsmanager::Client::new(sdk);
+async fn read_secret(client: &aws_sdk_secretsmanager::Client, id: &str) -> Result<String, LambdaInitError> {
     let out = client
         .get_secret_value()
         .secret_id(id)
@@ -171,10 +175,87 @@ async fn read_secret(sdk: &aws_config::SdkConfig, id: &str) -> Result<String, La
         .ok_or_else(|| LambdaInitError::Secret("the secret has no string value".into()))
 }
 
-/// The webhook's configuration: the app secret and the verify token, from the environment or
-/// the secret. No AWS configuration is loaded unless a secret is named.
-pub async fn webhook_config_from_env() -> Result<(String, String), LambdaInitError> {
-    WhatsAppEnv::from_env(None).await?.webhook()
+/// What the webhook stands on: its two secrets and the inbound queue. No DynamoDB or S3 work
+/// at init; resolving the queue URLs also opens the TLS connection the first POST will use.
+pub struct WebhookParts {
+    pub app_secret: String,
+    pub verify_token: String,
+    pub queue: Arc<SqsQueue>,
+}
+
+pub async fn webhook_from_env() -> Result<WebhookParts, LambdaInitError> {
+    let sdk = sdk_config_from_env().await;
+    let clients = AwsClients::from_conf(&sdk);
+    let (app_secret, verify_token) = WhatsAppEnv::from_env(Some(&clients.secrets)).await?.webhook()?;
+    let queue = SqsQueue::new(&clients, &AwsNames::from_env())
+        .await
+        .map_err(|e| LambdaInitError::Aws(e.to_string()))?;
+    Ok(WebhookParts {
+        app_secret,
+        verify_token,
+        queue: Arc::new(queue),
+    })
+}
+
+/// Everything the router, officer-relay, notifier and escalator need, built once per container:
+/// the AWS adapters (queue URLs resolved, connections warmed by the first reads), the WhatsApp
+/// client, the district configuration and the tunables (`SHIKAYAT_SETTLE_SECONDS`,
+/// `SHIKAYAT_PAIR_INTERVAL_MS`).
+pub async fn ports_from_env() -> Result<Ports, LambdaInitError> {
+    let sdk = sdk_config_from_env().await;
+    let clients = AwsClients::from_conf(&sdk);
+    let names = AwsNames::from_env();
+    let parts = ports_parts(&clients, &names)
+        .await
+        .map_err(|e| LambdaInitError::Aws(e.to_string()))?;
+    let whatsapp = WhatsAppEnv::from_env(Some(&clients.secrets)).await?.cloud_api()?;
+    let config = district_config(&parts.store).await?;
+    let settings = Settings {
+        settle_seconds: number("SHIKAYAT_SETTLE_SECONDS", 120)?,
+        pair_interval: std::time::Duration::from_millis(number("SHIKAYAT_PAIR_INTERVAL_MS", 6000)?),
+    };
+    tracing::info!(
+        district = %config.district.code,
+        prefix = names.prefix(),
+        settle_seconds = settings.settle_seconds,
+        "ports ready"
+    );
+    Ok(Ports {
+        config: Arc::new(config),
+        settings,
+        complaints: parts.store.clone(),
+        messages: parts.store.clone(),
+        conversations: parts.store.clone(),
+        directory: parts.store,
+        media: parts.media,
+        queue: parts.queue,
+        whatsapp: Arc::new(whatsapp),
+        clock: Arc::new(SystemClock),
+        pacer: Arc::new(Pacer::default()),
+    })
+}
+
+/// The district configuration an administrator loaded into the settings table, else the file
+/// named by `SHIKAYAT_DISTRICT_CONFIG`. A failed read is an init error, not a silent fallback.
+async fn district_config(store: &DynamoStore) -> Result<DistrictConfig, LambdaInitError> {
+    let stored = store
+        .district_config()
+        .await
+        .map_err(|e| LambdaInitError::Aws(format!("reading the district config: {e}")))?;
+    let (text, source) = match stored {
+        Some(t) => (t, "the settings table".to_string()),
+        None => {
+            let path = var("SHIKAYAT_DISTRICT_CONFIG").ok_or_else(|| {
+                LambdaInitError::DistrictConfig(
+                    "none in the settings table and SHIKAYAT_DISTRICT_CONFIG is unset".into(),
+                )
+            })?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| LambdaInitError::DistrictConfig(format!("{path}: {e}")))?;
+            (text, path)
+        }
+    };
+    DistrictConfig::from_toml(&text).map_err(|e| LambdaInitError::DistrictConfig(format!("{source}: {e}")))
 }
 
 #[cfg(test)]

@@ -15,7 +15,9 @@ use tracing::Instrument;
 
 mod init;
 
-pub use init::{sdk_config_from_env, webhook_config_from_env, LambdaInitError, WhatsAppEnv};
+pub use init::{
+    ports_from_env, sdk_config_from_env, webhook_from_env, LambdaInitError, WebhookParts, WhatsAppEnv,
+};
 
 /// Runs `handle` for each record of an SQS batch and reports the records that failed.
 ///
