@@ -37,7 +37,10 @@ pub struct Desk {
 }
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    // At run time: cargo sets it for the test process, and it names this checkout even when a
+    // shared target dir holds a binary built from another one.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    PathBuf::from(manifest).join("..")
 }
 
 /// The runner binary, built once per test run (a no-op when up to date).

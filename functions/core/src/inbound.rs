@@ -636,7 +636,9 @@ mod tests {
                 .count();
             (messages, events.len() - messages)
         };
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/whatsapp");
+        let manifest =
+            std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+        let dir = format!("{manifest}/../../events/whatsapp");
         let expect = [
             ("text-hindi.json", (1, 0)),
             ("image-with-caption.json", (1, 0)),

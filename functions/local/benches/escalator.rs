@@ -56,8 +56,9 @@ fn main() {
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/amethi.toml"))
-        .expect("config/amethi.toml");
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let text =
+        std::fs::read_to_string(format!("{manifest}/../../config/amethi.toml")).expect("config/amethi.toml");
     let config = Arc::new(DistrictConfig::from_toml(&text).expect("config"));
     let db = Db::open(dir.path()).expect("db");
     let store = Arc::new(SqliteStore::new(db.clone()));

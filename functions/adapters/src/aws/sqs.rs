@@ -53,14 +53,25 @@ pub(crate) fn sqs_id(raw: &str) -> String {
 }
 
 impl SqsQueue {
-    /// Resolves every queue URL once (each is a network call), so sends do no lookups.
+    /// Resolves every queue URL once, so sends do no lookups. A URL given in the environment
+    /// (`SHIKAYAT_INBOUND_QUEUE_URL`, `SHIKAYAT_INBOUND_DLQ_URL`, … as the IaC sets them) is
+    /// taken as it is: no network call, which keeps a Lambda's cold start short.
     pub async fn new(clients: &AwsClients, names: &AwsNames) -> PortResult<Self> {
         let client = clients.sqs.clone();
         let mut urls = HashMap::new();
         let mut dead_letter_urls = HashMap::new();
         for q in QueueName::ALL {
-            urls.insert(q, url_of(&client, &names.queue(q)).await?);
-            dead_letter_urls.insert(q, url_of(&client, &names.dead_letter_queue(q)).await?);
+            let upper = q.as_str().to_ascii_uppercase();
+            let main = match given(&format!("SHIKAYAT_{upper}_QUEUE_URL")) {
+                Some(url) => url,
+                None => url_of(&client, &names.queue(q)).await?,
+            };
+            let dead = match given(&format!("SHIKAYAT_{upper}_DLQ_URL")) {
+                Some(url) => url,
+                None => url_of(&client, &names.dead_letter_queue(q)).await?,
+            };
+            urls.insert(q, main);
+            dead_letter_urls.insert(q, dead);
         }
         Ok(Self {
             client,
@@ -79,6 +90,10 @@ impl SqsQueue {
             .map(String::as_str)
             .unwrap_or_default()
     }
+}
+
+fn given(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
 }
 
 async fn url_of(client: &aws_sdk_sqs::Client, name: &str) -> PortResult<String> {
