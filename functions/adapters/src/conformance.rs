@@ -166,6 +166,7 @@ conformance!(
     timeline_keeps_write_order,
     counters_increment_per_district_and_year,
     registers_and_lists,
+    department_open_and_closed_registers,
     open_action_due_reads_only_open_complaints_with_something_scheduled,
     outbound_by_wamid_and_part,
     status_only_moves_forward,
@@ -429,6 +430,74 @@ async fn registers_and_lists(a: &Adapters) {
     assert_eq!(
         ids(s.open_by_officer(&officer).await.expect("pending")),
         ["000002", "000001", "000008", "000007"]
+    );
+}
+
+async fn department_open_and_closed_registers(a: &Adapters) {
+    let s = &a.complaints;
+    let mk = |n: u64, hours: i64, dept: Option<&str>, status: Status, closed: Option<i64>| {
+        let mut c = complaint(n, "919800000001", at(hours * 3600));
+        c.department = dept.map(String::from);
+        c.status = status;
+        c.closed_at = closed.map(|h| at(h * 3600));
+        c
+    };
+    for c in [
+        mk(1, 2, Some("water"), Status::Forwarded, None),
+        mk(2, 0, Some("water"), Status::Reopened, None),
+        mk(3, 1, Some("water"), Status::Closed, Some(30)),
+        mk(4, 1, Some("water"), Status::Rejected, Some(10)),
+        mk(5, 1, Some("roads"), Status::Forwarded, None),
+        mk(6, 1, None, Status::Registered, None),
+        mk(7, 1, Some("roads"), Status::Closed, Some(31)),
+        // Closed exactly at the window's end: left out.
+        mk(8, 1, Some("water"), Status::Closed, Some(48)),
+    ] {
+        s.create(&mut c.clone(), &[]).await.expect("create");
+    }
+    assert_eq!(
+        ids(s.open_by_department("water").await.expect("open")),
+        ["000002", "000001"],
+        "open only, oldest first"
+    );
+    assert_eq!(
+        ids(s.open_by_department("roads").await.expect("open")),
+        ["000005"]
+    );
+    assert!(s.open_by_department("health").await.expect("none").is_empty());
+    assert_eq!(
+        ids(s
+            .closed_by_department("water", at(24 * 3600), at(48 * 3600))
+            .await
+            .expect("closed")),
+        ["000003"]
+    );
+    assert_eq!(
+        ids(s
+            .closed_by_department("water", at(0), at(49 * 3600))
+            .await
+            .expect("closed")),
+        ["000004", "000003", "000008"]
+    );
+    // Closing one moves it from the open register to the closed one.
+    let mut c1 = s
+        .get(&ComplaintId::new("AMT", 2026, 1))
+        .await
+        .expect("get")
+        .expect("c1");
+    c1.status = Status::Closed;
+    c1.closed_at = Some(at(40 * 3600));
+    s.update(&mut c1, &[]).await.expect("close");
+    assert_eq!(
+        ids(s.open_by_department("water").await.expect("open")),
+        ["000002"]
+    );
+    assert_eq!(
+        ids(s
+            .closed_by_department("water", at(24 * 3600), at(48 * 3600))
+            .await
+            .expect("closed")),
+        ["000003", "000001"]
     );
 }
 

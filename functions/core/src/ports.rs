@@ -56,6 +56,18 @@ pub trait ComplaintStore: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> PortResult<Vec<Complaint>>;
+    /// Open complaints of the department, oldest first (the digest's pending, overdue and
+    /// dissatisfied counts). Served by an index holding only open complaints (SQLite: a partial
+    /// index on `department`; DynamoDB: a sparse GSI on `open_department`, set only while open).
+    async fn open_by_department(&self, department: &str) -> PortResult<Vec<Complaint>>;
+    /// Complaints of the department closed or rejected in [from, to), by `closed_at` (the
+    /// digest's closed-today count). Served by an index on (department, closed_at).
+    async fn closed_by_department(
+        &self,
+        department: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> PortResult<Vec<Complaint>>;
     /// Open complaints with no department (the control room's unassigned register).
     async fn unassigned(&self) -> PortResult<Vec<Complaint>>;
     /// Open complaints due before `before`, soonest first (the escalator's index, never a scan).

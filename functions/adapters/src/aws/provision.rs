@@ -85,6 +85,8 @@ fn tables(names: &AwsNames) -> Vec<TableSpec> {
                 (index::OPEN_BY_DUE, "open_shard", Some("due_at")),
                 (index::OPEN_BY_ACTION, "action_shard", Some("next_action_at")),
                 (index::UNASSIGNED, "unassigned_shard", Some("created_at")),
+                (index::OPEN_BY_DEPARTMENT, "open_department", Some("created_at")),
+                (index::CLOSED_BY_DEPARTMENT, "department", Some("closed_at")),
             ],
         },
         TableSpec {

@@ -36,6 +36,11 @@ CREATE INDEX IF NOT EXISTS complaints_by_complainant ON complaints (complainant,
 CREATE INDEX IF NOT EXISTS complaints_open_by_due    ON complaints (due_at) WHERE open = 1;
 CREATE INDEX IF NOT EXISTS complaints_unassigned     ON complaints (created_at)
     WHERE open = 1 AND department IS NULL;
+-- The daily digest: a department's open complaints, and those it closed since a time.
+CREATE INDEX IF NOT EXISTS complaints_open_by_department ON complaints (department, created_at)
+    WHERE open = 1;
+CREATE INDEX IF NOT EXISTS complaints_closed_by_department
+    ON complaints (department, json_extract(doc, '$.closed_at')) WHERE open = 0;
 
 -- (complaints_open_by_next_action is created in `migrate`: older files gain its column first.)
 

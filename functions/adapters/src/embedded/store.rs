@@ -303,6 +303,37 @@ impl ComplaintStore for SqliteStore {
             .await
     }
 
+    async fn open_by_department(&self, department: &str) -> PortResult<Vec<Complaint>> {
+        let department = department.to_string();
+        self.db
+            .call(move |conn| select(conn, OPEN_BY_DEPARTMENT, &[&department]))
+            .await
+    }
+
+    async fn closed_by_department(
+        &self,
+        department: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> PortResult<Vec<Complaint>> {
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        // `closed_at` inside `doc` is RFC 3339 with a varying fraction, so the index narrows to
+        // the days around [from, to) by string and the exact bounds are applied here.
+        let (department, lo, hi) = (
+            department.to_string(),
+            (from - chrono::Duration::days(1)).format("%Y-%m-%d").to_string(),
+            (to + chrono::Duration::days(1)).format("%Y-%m-%d").to_string(),
+        );
+        let mut v = self
+            .db
+            .call(move |conn| select(conn, CLOSED_BY_DEPARTMENT, &[&department, &lo, &hi]))
+            .await?;
+        v.retain(|c| c.closed_at.is_some_and(|t| t >= from && t < to));
+        Ok(v)
+    }
+
     async fn unassigned(&self) -> PortResult<Vec<Complaint>> {
         self.db
             .call(move |conn| {
@@ -336,6 +367,14 @@ impl ComplaintStore for SqliteStore {
 const OPEN_ACTION_DUE: &str = "SELECT version, doc FROM complaints
      WHERE open = 1 AND next_action_at IS NOT NULL AND next_action_at <= ?1
      ORDER BY next_action_at LIMIT ?2";
+
+const OPEN_BY_DEPARTMENT: &str = "SELECT version, doc FROM complaints
+     WHERE department = ?1 AND open = 1 ORDER BY created_at, id";
+
+const CLOSED_BY_DEPARTMENT: &str = "SELECT version, doc FROM complaints
+     WHERE department = ?1 AND open = 0
+       AND json_extract(doc, '$.closed_at') >= ?2 AND json_extract(doc, '$.closed_at') < ?3
+     ORDER BY json_extract(doc, '$.closed_at'), id";
 
 const OPEN_DUE_BEFORE: &str =
     "SELECT version, doc FROM complaints WHERE open = 1 AND due_at < ?1 ORDER BY due_at LIMIT ?2";
@@ -593,6 +632,31 @@ mod tests {
             plan.iter().any(|l| l.contains("complaints_open_by_next_action")),
             "{plan:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_digest_queries_use_their_indexes() {
+        let (_dir, s) = store();
+        for (sql, index) in [
+            (OPEN_BY_DEPARTMENT, "complaints_open_by_department"),
+            (CLOSED_BY_DEPARTMENT, "complaints_closed_by_department"),
+        ] {
+            let plan =
+                s.db.call(move |conn| {
+                    let mut stmt = conn
+                        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                        .map_err(db_err)?;
+                    let n = stmt.parameter_count();
+                    let args: Vec<String> = (0..n).map(|_| "water".to_string()).collect();
+                    let rows = stmt
+                        .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+                        .map_err(db_err)?;
+                    rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+                })
+                .await
+                .expect("plan");
+            assert!(plan.iter().any(|l| l.contains(index)), "{plan:?}");
+        }
     }
 
     #[tokio::test]

@@ -11,6 +11,8 @@
 //! | `open-by-due` | `open_shard` | `due_at` | open complaints with a deadline |
 //! | `open-by-action` | `action_shard` | `next_action_at` | open complaints with something scheduled |
 //! | `unassigned` | `unassigned_shard` | `created_at` | open complaints with no department |
+//! | `open-by-department` | `open_department` | `created_at` | open complaints with a department |
+//! | `closed-by-department` | `department` | `closed_at` | closed and rejected complaints |
 //!
 //! `by-officer` does not key on `officer`/`due_at` directly: DynamoDB leaves an item out of an
 //! index when a key attribute is missing, and the officer's list must include complaints with no
@@ -82,6 +84,9 @@ fn item_of(c: &Complaint, version: u64) -> PortResult<Item> {
         }
         if c.department.is_none() {
             item.insert("unassigned_shard".into(), s(UNASSIGNED_SHARD));
+        }
+        if let Some(dep) = &c.department {
+            item.insert("open_department".into(), s(dep));
         }
         if let Some(officer) = &c.officer {
             item.insert("open_officer".into(), s(officer.as_str()));
@@ -337,6 +342,49 @@ impl ComplaintStore for DynamoStore {
         Ok(v)
     }
 
+    async fn open_by_department(&self, department: &str) -> PortResult<Vec<Complaint>> {
+        let mut v = self
+            .complaints_query(
+                "open_by_department",
+                index::OPEN_BY_DEPARTMENT,
+                "open_department = :d",
+                &[(":d", department.to_string())],
+                true,
+                None,
+            )
+            .await?;
+        v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(v)
+    }
+
+    async fn closed_by_department(
+        &self,
+        department: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> PortResult<Vec<Complaint>> {
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let mut v = self
+            .complaints_query(
+                "closed_by_department",
+                index::CLOSED_BY_DEPARTMENT,
+                "department = :d AND closed_at BETWEEN :from AND :to",
+                &[
+                    (":d", department.to_string()),
+                    (":from", ts(from)),
+                    (":to", ts(to)),
+                ],
+                true,
+                None,
+            )
+            .await?;
+        v.retain(|c| !c.status.is_open() && c.closed_at.is_some_and(|t| t >= from && t < to));
+        v.sort_by(|a, b| (a.closed_at, &a.id).cmp(&(b.closed_at, &b.id)));
+        Ok(v)
+    }
+
     async fn unassigned(&self) -> PortResult<Vec<Complaint>> {
         let mut v = self
             .complaints_query(
@@ -410,10 +458,12 @@ mod tests {
         let item = item_of(&c, 2).expect("item");
         assert_eq!(get_s(&item, "officer_due"), Some("~#AMT-2026-000007"));
         assert_eq!(get_s(&item, "action_shard"), Some("open"));
+        assert_eq!(get_s(&item, "open_department"), Some("water"));
         assert!(!item.contains_key("unassigned_shard"));
         c.status = Status::Closed;
         let item = item_of(&c, 3).expect("item");
         for gone in [
+            "open_department",
             "open_shard",
             "action_shard",
             "open_officer",

@@ -34,6 +34,8 @@ pub(crate) mod index {
     pub const OPEN_BY_DUE: &str = "open-by-due";
     pub const OPEN_BY_ACTION: &str = "open-by-action";
     pub const UNASSIGNED: &str = "unassigned";
+    pub const OPEN_BY_DEPARTMENT: &str = "open-by-department";
+    pub const CLOSED_BY_DEPARTMENT: &str = "closed-by-department";
     /// Directory: department memberships, in config order.
     pub const DIRECTORY_BY_DEPARTMENT: &str = "by-department";
     /// Directory: people by role, in config order.
