@@ -29,6 +29,8 @@ pub enum Action {
     ReportOn(ComplaintId),
     /// Control room picks a department for a complaint.
     Assign(ComplaintId, String),
+    /// Control room picks an unassigned complaint: answered with the department list for it.
+    Pick(ComplaintId),
 }
 
 impl Action {
@@ -42,6 +44,7 @@ impl Action {
             Action::NewComplaint => "burst:new".into(),
             Action::ReportOn(c) => format!("report:{c}"),
             Action::Assign(c, d) => format!("assign:{c}:{d}"),
+            Action::Pick(c) => format!("pick:{c}"),
         }
     }
 
@@ -58,6 +61,7 @@ impl Action {
             ["burst", "new"] => Action::NewComplaint,
             ["report", c] => Action::ReportOn(cid(c)?),
             ["assign", c, d] if !d.is_empty() => Action::Assign(cid(c)?, d.to_string()),
+            ["pick", c] => Action::Pick(cid(c)?),
             _ => return None,
         })
     }
@@ -182,6 +186,29 @@ pub enum Notice {
         due_at: Option<DateTime<Utc>>,
         level: u32,
     },
+    /// The daily digest (`digest::Digest::text`); outside the window the `escalation` template
+    /// with `label` (`DIGEST-2026-11-28`) as its id parameter and the text clipped.
+    Digest {
+        label: String,
+        text: String,
+    },
+    /// A complaint looked up by the control room (`lookup`), as `lookup_text` wrote it.
+    Lookup {
+        id: ComplaintId,
+        text: String,
+    },
+    /// A control-room note added to a complaint's timeline.
+    NoteAdded {
+        id: ComplaintId,
+    },
+    /// Pick a complaint from the unassigned register (each row opens the department list).
+    UnassignedList {
+        lines: Vec<Line>,
+    },
+    /// The department list for one complaint (rows assign it).
+    PickDepartment {
+        id: ComplaintId,
+    },
     ControlRoomHelp,
     NotAllowed,
 }
@@ -256,6 +283,19 @@ fn citizen_update_template(cfg: &DistrictConfig, id: &ComplaintId, summary: &str
         params: vec![id.to_string(), clip(summary, 900)],
         quick_replies: vec![],
     }
+}
+
+/// List rows assigning `id` to each department (a list holds at most ten rows).
+fn department_rows(cfg: &DistrictConfig, id: &ComplaintId) -> Vec<ListRow> {
+    cfg.departments
+        .iter()
+        .take(10)
+        .map(|dep| ListRow {
+            id: Action::Assign(id.clone(), dep.id.clone()).id(),
+            title: clip(&dep.name, 24),
+            description: Some(clip(&dep.name_hi, 72)),
+        })
+        .collect()
 }
 
 pub fn clip(s: &str, max_chars: usize) -> String {
@@ -394,16 +434,7 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
                 clip(subject, 200),
                 clip(subject, 200)
             );
-            let rows = cfg
-                .departments
-                .iter()
-                .take(10)
-                .map(|dep| ListRow {
-                    id: Action::Assign(id.clone(), dep.id.clone()).id(),
-                    title: clip(&dep.name, 24),
-                    description: Some(clip(&dep.name_hi, 72)),
-                })
-                .collect();
+            let rows = department_rows(cfg, id);
             Rendered {
                 template: Some(official_template(cfg, id, &format!("अनिर्दिष्ट शिकायत / Unassigned complaint: {}", clip(subject, 200)))),
                 free_form: vec![OutboundMessage::List { body, button: "विभाग / Department".into(), rows }.into()],
@@ -442,12 +473,86 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
             "शिकायत {id} नियंत्रण कक्ष को वापस भेज दी गई है; वे सही विभाग को भेजेंगे।\n\nComplaint {id} is back with the control room, who will send it to the right department."
         ))),
         Notice::ControlRoomHelp => only(text(
-            "नियंत्रण कक्ष: अनिर्दिष्ट शिकायतों की सूची से विभाग चुनें, या लिखें \"assign AMT-2026-000123 water\".\n\nControl room: pick a department from an unassigned complaint's list, or write \"assign AMT-2026-000123 water\".",
+            "नियंत्रण कक्ष के आदेश:\n• AMT-2026-000123 (या lookup/status AMT-2026-000123) — स्थिति, विभाग, अधिकारी, समय-सीमा, इतिहास\n• assign AMT-2026-000123 water — विभाग को भेजें / दोबारा भेजें\n• reject AMT-2026-000123 <कारण> — दायरे से बाहर (शिकायतकर्ता को बताया जाएगा)\n• note AMT-2026-000123 <टिप्पणी> — टिप्पणी जोड़ें\n• unassigned — अनिर्दिष्ट शिकायतों की सूची\n\nControl room commands:\n• AMT-2026-000123 (or lookup/status AMT-2026-000123) — status, department, officer, due date, history\n• assign AMT-2026-000123 water — send (or re-send) to a department\n• reject AMT-2026-000123 <reason> — out of scope (the complainant is told)\n• note AMT-2026-000123 <text> — add a note to the timeline\n• unassigned — the unassigned complaints, as a list to pick from",
         )),
+        Notice::Digest { label, text: body } => Rendered {
+            free_form: vec![text(clip(body, 4096))],
+            template: Some(OutboundMessage::Template {
+                name: cfg.templates.escalation.clone(),
+                language: cfg.templates.language.clone(),
+                params: vec![label.clone(), clip(body, 900)],
+                quick_replies: vec![],
+            }),
+        },
+        Notice::Lookup { text: body, .. } => only(text(clip(body, 4096))),
+        Notice::NoteAdded { id } => only(text(format!(
+            "टिप्पणी शिकायत {id} के इतिहास में जोड़ दी गई।\n\nThe note is added to complaint {id}'s timeline."
+        ))),
+        Notice::UnassignedList { lines } if lines.is_empty() => only(text(
+            "कोई अनिर्दिष्ट शिकायत नहीं है।\n\nThere are no unassigned complaints.",
+        )),
+        Notice::UnassignedList { lines } => only(
+            OutboundMessage::List {
+                body: clip(
+                    &format!(
+                        "अनिर्दिष्ट शिकायतें — चुनें, फिर विभाग चुनें। / Unassigned complaints — pick one, then its department.\n{}",
+                        lines_text(cfg, lines)
+                    ),
+                    1024,
+                ),
+                button: "शिकायतें / List".into(),
+                rows: list_rows(lines, |id| Action::Pick(id).id()),
+            }
+            .into(),
+        ),
+        Notice::PickDepartment { id } => only(
+            OutboundMessage::List {
+                body: format!("शिकायत {id} किस विभाग को भेजें?\n\nWhich department should complaint {id} go to?"),
+                button: "विभाग / Department".into(),
+                rows: department_rows(cfg, id),
+            }
+            .into(),
+        ),
         Notice::NotAllowed => only(text(
             "यह कार्य आपके नंबर से अनुमत नहीं है।\n\nThis action is not allowed from your number.",
         )),
     }
+}
+
+/// A complaint as the control room looks it up: status, department, officer (masked), due date,
+/// times reopened, escalation level, and the last few timeline entries (district time).
+pub fn lookup(c: &Complaint, timeline: &[TimelineEntry], cfg: &DistrictConfig) -> String {
+    let (hi, en) = c.status.label();
+    let officer = c
+        .officer
+        .as_ref()
+        .map(|p| p.masked())
+        .unwrap_or_else(|| "-".into());
+    let mut out = format!(
+        "शिकायत / Complaint {}\nस्थिति / Status: {hi} / {en}\nविभाग / Department: {}\nअधिकारी / Officer: {officer}\nनियत / Due: {}\nपुनः खोली / Reopened: {}\nस्तर / Escalation level: {}\n\"{}\"\nहाल का इतिहास / Latest steps:",
+        c.id,
+        dept(cfg, &c.department),
+        date(cfg, &c.due_at),
+        c.reopen_count,
+        c.escalation_level,
+        c.subject(120),
+    );
+    const LAST: usize = 5;
+    let tz = cfg.timezone();
+    for e in &timeline[timeline.len().saturating_sub(LAST)..] {
+        let detail = if e.detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", clip(&e.detail, 80))
+        };
+        out.push_str(&format!(
+            "\n• {} {} ({}){detail}",
+            e.at.with_timezone(&tz).format("%d-%m %H:%M"),
+            e.event,
+            e.actor.describe_masked()
+        ));
+    }
+    out
 }
 
 /// A complaint's whole history in one short message, for a supervisor (it must fit a template
@@ -720,6 +825,33 @@ mod tests {
             Notice::Declined {
                 id: ComplaintId::new("AMT", 2026, 9),
             },
+            Notice::Digest {
+                label: "DIGEST-2026-11-28".into(),
+                text: "दैनिक सारांश / Daily digest".repeat(300),
+            },
+            Notice::Lookup {
+                id: ComplaintId::new("AMT", 2026, 9),
+                text: "शिकायत / Complaint".into(),
+            },
+            Notice::NoteAdded {
+                id: ComplaintId::new("AMT", 2026, 9),
+            },
+            Notice::UnassignedList { lines: vec![] },
+            Notice::UnassignedList {
+                lines: vec![
+                    Line {
+                        id: ComplaintId::new("AMT", 2026, 9),
+                        status: Status::Registered,
+                        subject: "x".repeat(300),
+                        department: None,
+                        due_at: None,
+                    };
+                    12
+                ],
+            },
+            Notice::PickDepartment {
+                id: ComplaintId::new("AMT", 2026, 9),
+            },
             Notice::ControlRoomHelp,
             Notice::NotAllowed,
         ]
@@ -735,10 +867,12 @@ mod tests {
                     assert!(Action::parse(&b.id).is_some(), "{}", b.id);
                 }
             }
-            OutboundMessage::List { button, rows, .. } => {
+            OutboundMessage::List { body, button, rows } => {
+                assert!(body.chars().count() <= 1024);
                 assert!(button.chars().count() <= 20 && rows.len() <= 10);
                 for r in rows {
                     assert!(r.title.chars().count() <= 24 && Action::parse(&r.id).is_some());
+                    assert!(r.id.len() <= 200);
                 }
             }
             OutboundMessage::Template { quick_replies, .. } => {
@@ -836,6 +970,7 @@ mod tests {
             Action::NewComplaint,
             Action::ReportOn(id.clone()),
             Action::Assign(id.clone(), "water".into()),
+            Action::Pick(id.clone()),
         ] {
             assert_eq!(Action::parse(&a.id()), Some(a));
         }

@@ -7,6 +7,7 @@ pub mod command;
 pub mod complaint;
 pub mod config;
 pub mod conversation;
+pub mod digest;
 pub mod error;
 pub mod escalation;
 pub mod ids;

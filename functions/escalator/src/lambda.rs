@@ -14,6 +14,7 @@ pub struct SweepReport {
     pub reminded: usize,
     pub escalated: usize,
     pub closed: usize,
+    pub digests: usize,
 }
 
 pub async fn handle(p: &Ports, event: EventBridgeEvent) -> Result<SweepReport, EscalatorError> {
@@ -25,6 +26,7 @@ pub async fn handle(p: &Ports, event: EventBridgeEvent) -> Result<SweepReport, E
         reminded = s.reminded,
         escalated = s.escalated,
         closed = s.closed,
+        digests = s.digests,
         "escalator sweep"
     );
     Ok(SweepReport {
@@ -32,5 +34,6 @@ pub async fn handle(p: &Ports, event: EventBridgeEvent) -> Result<SweepReport, E
         reminded: s.reminded,
         escalated: s.escalated,
         closed: s.closed,
+        digests: s.digests,
     })
 }

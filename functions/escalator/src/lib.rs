@@ -7,6 +7,7 @@
 //! timeline entry and a conditional write that also moves `next_action_at` on; the messages are
 //! commands with deterministic keys, so a schedule that fires twice sends nothing twice.
 
+pub mod digest;
 pub mod lambda;
 
 use shikayat_core::catalogue::Notice;
@@ -34,11 +35,13 @@ pub struct Sweep {
     pub reminded: usize,
     pub escalated: usize,
     pub closed: usize,
+    /// Daily digests sent (to the control room and supervisors), once per district day each.
+    pub digests: usize,
 }
 
 const BATCH: usize = 500;
 /// A `reports_to` loop in the directory must not hang the sweep.
-const MAX_CHAIN: usize = 10;
+pub(crate) const MAX_CHAIN: usize = 10;
 
 pub async fn sweep(p: &Ports) -> Result<Sweep, EscalatorError> {
     let now = p.clock.now();
@@ -59,6 +62,7 @@ pub async fn sweep(p: &Ports) -> Result<Sweep, EscalatorError> {
             break;
         }
     }
+    out.digests = digest::send_due(p, now).await?;
     Ok(out)
 }
 
