@@ -11,7 +11,7 @@ use crate::lifecycle::to_report_delivered;
 
 /// config/amethi.toml with every department's SLA, the reminders, the escalation period and the
 /// feedback period replaced.
-fn district(sla: &str, reminder: &str, every: &str, feedback: &str) -> String {
+pub(crate) fn district(sla: &str, reminder: &str, every: &str, feedback: &str) -> String {
     let base = std::fs::read_to_string(repo_root().join("config/amethi.toml")).expect("amethi.toml");
     let mut out = String::new();
     for line in base.lines() {

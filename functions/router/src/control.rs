@@ -5,6 +5,7 @@ use shikayat_core::command::{Command, Outbound};
 use shikayat_core::complaint::Actor;
 use shikayat_core::inbound::Body;
 use shikayat_core::lifecycle::Event;
+use shikayat_core::ports::PortError;
 use shikayat_core::ComplaintId;
 
 use crate::intake::text_of;
@@ -14,6 +15,10 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
     if let Body::Interactive { id, .. } | Body::TemplateButton { payload: id, .. } = &ctx.m.body {
         return match Action::parse(id) {
             Some(Action::Assign(cid, dept)) => assign(ctx, &cid, &dept).await,
+            Some(Action::Pick(cid)) => {
+                ctx.reply(Notice::PickDepartment { id: cid.clone() }, Some(&cid), true)
+                    .await
+            }
             _ => ctx.reply(Notice::ControlRoomHelp, None, true).await,
         };
     }
@@ -22,9 +27,17 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
     let verb = words.next().unwrap_or_default().to_lowercase();
     let id = words.next().and_then(ComplaintId::parse);
     let rest: Vec<&str> = words.collect();
+    // A bare complaint number looks it up.
+    if let Some(id) = ComplaintId::parse(&verb) {
+        if rest.is_empty() && text.split_whitespace().count() == 1 {
+            return lookup(ctx, &id).await;
+        }
+    }
     match (verb.as_str(), id) {
         ("assign", Some(id)) if rest.len() == 1 => assign(ctx, &id, rest[0]).await,
         ("reject", Some(id)) if !rest.is_empty() => reject(ctx, &id, &rest.join(" ")).await,
+        ("note", Some(id)) if !rest.is_empty() => note(ctx, &id, &note_text(&text)).await,
+        ("status" | "lookup", Some(id)) if rest.is_empty() => lookup(ctx, &id).await,
         ("unassigned", _) => {
             let lines = ctx
                 .p
@@ -34,7 +47,7 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
                 .iter()
                 .map(Line::of)
                 .collect();
-            ctx.reply(Notice::Pending { lines }, None, true).await
+            ctx.reply(Notice::UnassignedList { lines }, None, true).await
         }
         _ => ctx.reply(Notice::ControlRoomHelp, None, true).await,
     }
@@ -110,4 +123,54 @@ async fn reject(ctx: &mut Ctx<'_>, id: &ComplaintId, reason: &str) -> Result<(),
         reason: reason.to_string(),
     };
     ctx.tell(&c.complainant, Some(id), notice, false).await
+}
+
+/// The note as written: everything after the verb and the number, line breaks kept.
+fn note_text(text: &str) -> String {
+    let mut rest = text.trim_start();
+    for _ in 0..2 {
+        rest = rest
+            .find(char::is_whitespace)
+            .map_or("", |i| &rest[i..])
+            .trim_start();
+    }
+    rest.trim_end().to_string()
+}
+
+async fn note(ctx: &mut Ctx<'_>, id: &ComplaintId, text: &str) -> Result<(), RouterError> {
+    let event = Event::Note {
+        text: text.to_string(),
+    };
+    match transition(ctx.p, id, Actor::ControlRoom(ctx.who.clone()), |_| event.clone()).await {
+        Ok(_) => {
+            ctx.reply(Notice::NoteAdded { id: id.clone() }, Some(id), true)
+                .await
+        }
+        Err(RouterError::Core(_)) | Err(RouterError::Port(PortError::NotFound(_))) => {
+            ctx.reply(Notice::NotAllowed, Some(id), true).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn lookup(ctx: &mut Ctx<'_>, id: &ComplaintId) -> Result<(), RouterError> {
+    let Some(c) = ctx.p.complaints.get(id).await? else {
+        return ctx.reply(Notice::NotAllowed, Some(id), true).await;
+    };
+    let timeline = ctx.p.complaints.timeline(id).await?;
+    let text = shikayat_core::catalogue::lookup(&c, &timeline, &ctx.p.config);
+    ctx.reply(Notice::Lookup { id: id.clone(), text }, Some(id), true)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn note_text_keeps_what_follows_the_number() {
+        assert_eq!(
+            super::note_text("note AMT-2026-000001  called the JE,\nwill visit "),
+            "called the JE,\nwill visit"
+        );
+        assert_eq!(super::note_text("note AMT-2026-000001"), "");
+    }
 }
