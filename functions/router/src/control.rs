@@ -162,15 +162,3 @@ async fn lookup(ctx: &mut Ctx<'_>, id: &ComplaintId) -> Result<(), RouterError> 
     ctx.reply(Notice::Lookup { id: id.clone(), text }, Some(id), true)
         .await
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn note_text_keeps_what_follows_the_number() {
-        assert_eq!(
-            super::note_text("note AMT-2026-000001  called the JE,\nwill visit "),
-            "called the JE,\nwill visit"
-        );
-        assert_eq!(super::note_text("note AMT-2026-000001"), "");
-    }
-}
