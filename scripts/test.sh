@@ -15,6 +15,9 @@ cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== infra/template.yaml: cfn-lint, checkov, and the template against the code"
+scripts/check-infra.sh
+
 echo "== moto (AWS-compatible DynamoDB, S3, SQS on loopback)"
 eval "$(scripts/moto.sh start)"
 trap 'scripts/moto.sh stop' EXIT
