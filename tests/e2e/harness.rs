@@ -32,6 +32,10 @@ pub struct Desk {
     pub config_path: PathBuf,
     /// With the AWS backend: this desk's resource prefix (kept across restarts).
     pub aws_prefix: Option<String>,
+    /// The AWS-compatible endpoint this desk runs on (None: the embedded backend).
+    aws_endpoint: Option<String>,
+    /// More environment for the runner (e.g. request counting).
+    extra_env: Vec<(String, String)>,
     _tmp: Option<tempfile::TempDir>,
     child: Option<Child>,
 }
@@ -64,6 +68,11 @@ fn bin_dir() -> PathBuf {
     .clone()
 }
 
+/// `shikayat-admin`, built with the runner.
+pub(crate) fn admin_binary() -> PathBuf {
+    bin_dir().join("shikayat-admin")
+}
+
 fn runner_binary() -> PathBuf {
     bin_dir().join("shikayat-local")
 }
@@ -79,7 +88,7 @@ fn aws_endpoint() -> Option<String> {
     }
 }
 
-fn aws_env(cmd: &mut Command, endpoint: &str, prefix: &str) {
+pub(crate) fn aws_env(cmd: &mut Command, endpoint: &str, prefix: &str) {
     cmd.env("SHIKAYAT_BACKEND", "aws")
         .env("SHIKAYAT_AWS_PREFIX", prefix)
         .env("AWS_ENDPOINT_URL", endpoint)
@@ -89,7 +98,7 @@ fn aws_env(cmd: &mut Command, endpoint: &str, prefix: &str) {
 }
 
 /// Creates the tables, queues and bucket for `prefix`, as an engineer would before a first run.
-async fn provision(endpoint: &str, prefix: &str) {
+pub(crate) async fn provision(endpoint: &str, prefix: &str) {
     let mut cmd = Command::new(bin_dir().join("shikayat-admin"));
     cmd.arg("provision").current_dir(repo_root());
     aws_env(&mut cmd, endpoint, prefix);
@@ -101,7 +110,7 @@ async fn provision(endpoint: &str, prefix: &str) {
     );
 }
 
-fn unique_prefix() -> String {
+pub(crate) fn unique_prefix() -> String {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("e2e{}x{n}-", std::process::id())
@@ -138,6 +147,20 @@ impl Desk {
         desk
     }
 
+    /// A runner on the AWS backend at `endpoint` whatever `SHIKAYAT_E2E_BACKEND` says (tests of
+    /// what only exists there, such as `shikayat-admin`), on a district configuration of its own.
+    pub async fn start_aws_with_config(endpoint: &str, district_toml: &str, env: &[(&str, &str)]) -> Desk {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let config_path = tmp.path().join("district.toml");
+        std::fs::write(&config_path, district_toml).expect("write district config");
+        let mut desk = Desk::new(tmp.path().join("data"), None, SETTLE_SECONDS, config_path).await;
+        desk.aws_endpoint = Some(endpoint.to_string());
+        desk.extra_env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        desk.spawn().await;
+        desk._tmp = Some(tmp);
+        desk
+    }
+
     /// A runner on `data_dir`, talking to `sim` (a new simulator when None).
     pub async fn start_on(data_dir: PathBuf, sim: Option<GraphSim>, settle_seconds: u64) -> Desk {
         let config_path = repo_root().join("config/amethi.toml");
@@ -145,6 +168,17 @@ impl Desk {
     }
 
     async fn start_on_config(
+        data_dir: PathBuf,
+        sim: Option<GraphSim>,
+        settle_seconds: u64,
+        config_path: PathBuf,
+    ) -> Desk {
+        let mut desk = Desk::new(data_dir, sim, settle_seconds, config_path).await;
+        desk.spawn().await;
+        desk
+    }
+
+    async fn new(
         data_dir: PathBuf,
         sim: Option<GraphSim>,
         settle_seconds: u64,
@@ -165,35 +199,32 @@ impl Desk {
         };
         let port = free_port();
         sim.set_webhook_url(format!("http://127.0.0.1:{port}/webhook"));
-        let mut desk = Desk {
+        Desk {
             sim,
             settle_seconds,
             port,
             data_dir,
             config_path,
             aws_prefix: None,
+            aws_endpoint: aws_endpoint(),
+            extra_env: Vec::new(),
             _tmp: None,
             child: None,
-        };
-        desk.spawn().await;
-        desk
+        }
     }
 
     async fn spawn(&mut self) {
         let cfg = self.sim.config().clone();
         let mut cmd = Command::new(runner_binary());
-        if let Some(endpoint) = aws_endpoint() {
+        if let Some(endpoint) = &self.aws_endpoint {
             if self.aws_prefix.is_none() {
                 let prefix = unique_prefix();
-                provision(&endpoint, &prefix).await;
+                provision(endpoint, &prefix).await;
                 self.aws_prefix = Some(prefix);
             }
-            aws_env(
-                &mut cmd,
-                &endpoint,
-                self.aws_prefix.as_deref().unwrap_or_default(),
-            );
+            aws_env(&mut cmd, endpoint, self.aws_prefix.as_deref().unwrap_or_default());
         }
+        cmd.envs(self.extra_env.iter().map(|(k, v)| (k, v)));
         let child = cmd
             .current_dir(repo_root())
             .env("SHIKAYAT_LISTEN", format!("127.0.0.1:{}", self.port))

@@ -1,6 +1,7 @@
 //! End-to-end scenarios: the local runner as a real process, driven only through signed webhook
 //! posts and observed only through the Graph API calls it makes — as Meta and WhatsApp users.
 
+mod admin;
 mod control_room;
 mod escalation;
 mod harness;
