@@ -398,3 +398,145 @@ fn chrono_tz_kolkata() -> chrono::FixedOffset {
     // Asia/Kolkata has had no daylight saving since 1945: a fixed +05:30.
     chrono::FixedOffset::east_opt(5 * 3600 + 1800).expect("offset")
 }
+
+/// One line of the request-count file: service, operation, request bytes, table or queue.
+fn count_lines(path: &std::path::Path) -> Vec<(String, String, u64, String)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            Some((
+                f.next()?.to_string(),
+                f.next()?.to_string(),
+                f.next()?.parse().ok()?,
+                f.next().unwrap_or("").to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// The AWS requests one complaint costs, for the README's cost table: each complaint runs on a
+/// fresh desk on moto with `SHIKAYAT_COUNT_AWS_REQUESTS` set — a water complaint with a photo,
+/// the officer outside their window (template), accept, report text and a photo, the citizen
+/// satisfied — and the desk is left until nothing more happens (the status callbacks Meta
+/// sends for every message included). Start-up (config load, queue URL lookups, the first
+/// escalator sweep) is left out, and so is `ReceiveMessage`: the runner polls the queues every
+/// 50 ms, which on Lambda is the event source mapping's long polling, a fixed cost per queue.
+/// `scripts/count-requests.sh` runs it (`SHIKAYAT_COUNT_COMPLAINTS`, default 3).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a measurement: scripts/count-requests.sh"]
+async fn count_requests_per_complaint() {
+    let endpoint = endpoint();
+    let n: usize = std::env::var("SHIKAYAT_COUNT_COMPLAINTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut all = Vec::new();
+    for i in 0..n {
+        let file = tmp.path().join(format!("requests-{i}.tsv"));
+        let path = file.to_str().expect("path").to_string();
+        let desk = Desk::start_aws_with_config(
+            &endpoint,
+            &amethi(),
+            &[
+                ("SHIKAYAT_COUNT_AWS_REQUESTS", path.as_str()),
+                ("SHIKAYAT_ESCALATOR_INTERVAL_SECONDS", "3600"),
+            ],
+        )
+        .await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let start = count_lines(&file).len();
+        let (id, ask) = to_report_delivered(&desk).await;
+        desk.sim
+            .tap_button(
+                CITIZEN,
+                &ask,
+                &format!("feedback:satisfied:{id}"),
+                "संतुष्ट / Satisfied",
+            )
+            .await
+            .expect("tap");
+        desk.wait_text(CITIZEN, "संतुष्टि के साथ बंद").await;
+        // Until the status callbacks have been handled: three quiet seconds.
+        let busy = |lines: &[(String, String, u64, String)]| {
+            lines.iter().filter(|l| l.1 != "ReceiveMessage").count()
+        };
+        let mut last = busy(&count_lines(&file));
+        let mut quiet = 0;
+        while quiet < 3 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let now = busy(&count_lines(&file));
+            quiet = if now == last { quiet + 1 } else { 0 };
+            last = now;
+        }
+        let lines = count_lines(&file);
+        all.extend(lines[start..].iter().filter(|l| l.1 != "ReceiveMessage").cloned());
+        drop(desk);
+    }
+    // Table and queue names without the desk's prefix.
+    let bare = |r: &str| {
+        [
+            "complaints",
+            "complaint-events",
+            "messages",
+            "conversations",
+            "directory",
+            "settings",
+            "inbound.fifo",
+            "relay",
+            "notify",
+        ]
+        .into_iter()
+        .find(|t| r.ends_with(t))
+        .unwrap_or(r)
+        .to_string()
+    };
+    let mut by_op = std::collections::BTreeMap::<(String, String, String), (u64, u64)>::new();
+    for (service, op, bytes, resource) in &all {
+        let e = by_op
+            .entry((service.clone(), op.clone(), bare(resource)))
+            .or_default();
+        e.0 += 1;
+        e.1 += bytes;
+    }
+    println!("\nAWS requests per complaint (mean of {n}; ReceiveMessage and start-up excluded):");
+    println!("| service | operation | table / queue | requests | request KB |");
+    println!("|---|---|---|---:|---:|");
+    for ((service, op, resource), (count, bytes)) in &by_op {
+        println!(
+            "| {service} | {op} | {resource} | {:.1} | {:.1} |",
+            *count as f64 / n as f64,
+            *bytes as f64 / 1024.0 / n as f64
+        );
+    }
+    let per = |service: &str| all.iter().filter(|l| l.0 == service).count() as f64 / n as f64;
+    let s3_put: u64 = all
+        .iter()
+        .filter(|l| l.0 == "s3" && l.1 == "PutObject")
+        .map(|l| l.2)
+        .sum();
+    println!(
+        "\ntotals per complaint: dynamodb {:.1}, sqs {:.1}, s3 {:.1}, secretsmanager {:.1}; S3 bytes stored {:.0}",
+        per("dynamodb"),
+        per("sqs"),
+        per("s3"),
+        per("secretsmanager"),
+        s3_put as f64 / n as f64
+    );
+    for q in ["inbound.fifo", "relay", "notify"] {
+        let sends = all
+            .iter()
+            .filter(|l| l.0 == "sqs" && l.1 == "SendMessage" && bare(&l.3) == q)
+            .count();
+        println!(
+            "commands on {q}: {:.1} per complaint (Lambda invocations at one per batch, the worst case)",
+            sends as f64 / n as f64
+        );
+    }
+    assert!(
+        per("dynamodb") > 0.0,
+        "nothing counted: is SHIKAYAT_COUNT_AWS_REQUESTS reaching the runner?"
+    );
+}

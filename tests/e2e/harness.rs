@@ -224,7 +224,6 @@ impl Desk {
             }
             aws_env(&mut cmd, endpoint, self.aws_prefix.as_deref().unwrap_or_default());
         }
-        cmd.envs(self.extra_env.iter().map(|(k, v)| (k, v)));
         let child = cmd
             .current_dir(repo_root())
             .env("SHIKAYAT_LISTEN", format!("127.0.0.1:{}", self.port))
@@ -243,6 +242,8 @@ impl Desk {
             .env("WHATSAPP_ACCESS_TOKEN", &cfg.access_token)
             .env("WHATSAPP_APP_SECRET", &cfg.app_secret)
             .env("WHATSAPP_VERIFY_TOKEN", "e2e-verify-token")
+            // A test's own settings win over the defaults above.
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(if std::env::var("E2E_LOGS").is_ok() {
                 Stdio::inherit()
