@@ -33,11 +33,14 @@ venv() {
 }
 
 venv "$VENVS/lint" \
-  "import cfnlint.version as v, samtranslator as s; assert v.__version__ == '$CFN_LINT_VERSION' and s.__version__ == '$SAM_TRANSLATOR_VERSION'" \
-  "cfn-lint==$CFN_LINT_VERSION" "aws-sam-translator==$SAM_TRANSLATOR_VERSION" "boto3"
+  "import boto3, cfnlint.version as v, samtranslator as s; assert v.__version__ == '$CFN_LINT_VERSION' and s.__version__ == '$SAM_TRANSLATOR_VERSION'" \
+  "cfn-lint==$CFN_LINT_VERSION" "aws-sam-translator==$SAM_TRANSLATOR_VERSION" "boto3==1.44.8"
 venv "$VENVS/checkov" \
   "import checkov.version as v; assert v.version == '$CHECKOV_VERSION'" \
   "checkov==$CHECKOV_VERSION"
+
+# --install-only: the tools, nothing checked (scripts/deploy-moto.sh needs the translator).
+[[ "${1:-}" == "--install-only" ]] && exit 0
 
 LINT_PY="$VENVS/lint/bin/python"
 work="$(mktemp -d)"

@@ -97,8 +97,13 @@ pub(crate) fn aws_env(cmd: &mut Command, endpoint: &str, prefix: &str) {
         .env("AWS_REGION", "ap-south-1");
 }
 
-/// Creates the tables, queues and bucket for `prefix`, as an engineer would before a first run.
+/// Creates the tables, queues and bucket for `prefix`, as an engineer would before a first run
+/// (`SHIKAYAT_E2E_PROVISION=stack`: deploys infra/template.yaml onto moto instead).
 pub(crate) async fn provision(endpoint: &str, prefix: &str) {
+    if crate::stack::stack_mode() {
+        crate::stack::deploy(endpoint, prefix).await;
+        return;
+    }
     let mut cmd = Command::new(bin_dir().join("shikayat-admin"));
     cmd.arg("provision").current_dir(repo_root());
     aws_env(&mut cmd, endpoint, prefix);

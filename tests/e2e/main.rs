@@ -9,3 +9,4 @@ mod inbound_types;
 mod lambda_events;
 mod lifecycle;
 mod robustness;
+mod stack;
