@@ -8,7 +8,8 @@
 #   SMOKE=1 scripts/measure-lambdas.sh    quick: dev-profile arm64 build of the webhook only
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shikayat-target}"
+# Its own target dir: release arm64 builds take long, and must not hold the lock on the tests' one.
+export CARGO_TARGET_DIR="${LAMBDA_TARGET_DIR:-$HOME/.cache/shikayat-lambda-target}"
 
 CARGO_LAMBDA_VERSION=1.9.2
 ZIG_VERSION=0.15.2

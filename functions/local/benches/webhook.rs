@@ -256,6 +256,8 @@ fn main() {
             });
         }
     }
+    rows.push(lambda_rows(&runtime, &cfg, &queue, &mut seq, warmup, iterations));
+
     let depth = runtime
         .block_on(queue.depth(shikayat_core::command::QueueName::Inbound))
         .expect("depth");
@@ -272,5 +274,58 @@ fn main() {
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!("{}", r.row());
+    }
+}
+
+/// The Lambda entry's whole request path: the Function URL (payload v2) event as JSON, its
+/// base64 body decoded by us, then verify + parse + enqueue (into SQLite here; on Lambda the
+/// enqueue is an SQS call, whose network time this does not include).
+fn lambda_rows(
+    runtime: &tokio::runtime::Runtime,
+    cfg: &Arc<WebhookConfig>,
+    queue: &Arc<SqliteQueue>,
+    seq: &mut u64,
+    warmup: usize,
+    iterations: usize,
+) -> Stats {
+    use base64::Engine as _;
+    let events: Vec<serde_json::Value> = (0..warmup + iterations)
+        .map(|_| {
+            let s = signed(text_body(seq));
+            serde_json::json!({
+                "version": "2.0", "routeKey": "$default", "rawPath": "/webhook", "rawQueryString": "",
+                "headers": {"content-type": "application/json", "x-hub-signature-256": s.sig},
+                "requestContext": {"http": {"method": "POST", "path": "/webhook", "protocol": "HTTP/1.1",
+                    "sourceIp": "127.0.0.1", "userAgent": "facebookexternalua"}, "requestId": "r",
+                    "routeKey": "$default", "stage": "$default", "timeEpoch": 0},
+                "body": base64::engine::general_purpose::STANDARD.encode(&s.body),
+                "isBase64Encoded": true,
+            })
+        })
+        .collect();
+    let bytes = events[0].to_string().len();
+    let (cfg, queue) = (cfg.clone(), queue.clone());
+    let samples = runtime.block_on(async move {
+        tokio::spawn(async move {
+            let mut samples = Vec::with_capacity(iterations);
+            for (i, e) in events.into_iter().enumerate() {
+                let start = Instant::now();
+                let reply = shikayat_webhook::lambda::handle_value(&cfg, queue.as_ref(), e).await;
+                let took = start.elapsed();
+                assert_eq!(reply.status_code, 200, "{:?}", reply.body);
+                if i >= warmup {
+                    samples.push(took);
+                }
+            }
+            samples
+        })
+        .await
+        .expect("bench task")
+    });
+    Stats {
+        label: "Lambda v2 event, base64 (1 msg)".into(),
+        step: "event → reply (decode + verify + parse + enqueue)",
+        bytes,
+        samples,
     }
 }

@@ -254,11 +254,14 @@ async fn feedback(ctx: &mut Ctx<'_>, id: &ComplaintId, satisfied: bool) -> Resul
         }
         Err(e) => return Err(e),
     };
+    // These two lines feed the dashboard's metric filters (infra/template.yaml).
     if satisfied {
+        tracing::info!(complaint = %id, "closed: satisfied");
         return ctx
             .reply(Notice::ThanksSatisfied { id: id.clone() }, Some(id), false)
             .await;
     }
+    tracing::info!(complaint = %id, reopen_count = c.reopen_count, "dissatisfied: reopened");
     ctx.conv.pending = Some(Pending::DissatisfactionReason {
         complaint: id.clone(),
     });
