@@ -45,19 +45,7 @@ pub async fn handle(p: &Ports, env: &Envelope) -> Result<(), NotifyError> {
             complaint,
             notice,
         } => {
-            let rendered = render(notice, &p.config);
-            let kind = notice_kind(notice);
-            deliver(
-                p,
-                Delivery {
-                    key: &env.key,
-                    to,
-                    complaint: complaint.as_ref(),
-                    kind: &kind,
-                    rendered,
-                },
-            )
-            .await?;
+            tell(p, &env.key, to, complaint.as_ref(), notice).await?;
         }
         Command::DeliverReport { id } => deliver_report(p, &env.key, id).await?,
         other => return Err(NotifyError::Unexpected(format!("notifier got {}", other.kind()))),
@@ -100,6 +88,29 @@ async fn deliver_report(p: &Ports, key: &str, id: &shikayat_core::ComplaintId) -
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Renders a notice and delivers it to one person: the `tell` command of either consumer.
+pub async fn tell(
+    p: &Ports,
+    key: &str,
+    to: &shikayat_core::Phone,
+    complaint: Option<&shikayat_core::ComplaintId>,
+    notice: &shikayat_core::catalogue::Notice,
+) -> Result<Delivered, NotifyError> {
+    let rendered = render(notice, &p.config);
+    let kind = notice_kind(notice);
+    deliver(
+        p,
+        Delivery {
+            key,
+            to,
+            complaint,
+            kind: &kind,
+            rendered,
+        },
+    )
+    .await
 }
 
 /// The notice's serde tag (`registered`, `welcome` …): one name per notice, no second list.

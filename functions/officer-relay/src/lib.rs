@@ -92,19 +92,7 @@ pub async fn handle(p: &Ports, env: &Envelope) -> Result<(), RelayError> {
             complaint,
             notice,
         } => {
-            let rendered = render(notice, &p.config);
-            let kind = notice_kind(notice);
-            deliver(
-                p,
-                Delivery {
-                    key: &env.key,
-                    to,
-                    complaint: complaint.as_ref(),
-                    kind: &kind,
-                    rendered,
-                },
-            )
-            .await?;
+            shikayat_notifier::tell(p, &env.key, to, complaint.as_ref(), notice).await?;
         }
         other => {
             return Err(RelayError::Unexpected(format!(
