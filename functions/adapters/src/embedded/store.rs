@@ -383,72 +383,22 @@ const OPEN_DUE_BEFORE: &str =
 mod tests {
     use super::*;
     use crate::embedded::testutil::{at, complaint, entry, store};
-    use shikayat_core::complaint::Status;
 
-    #[tokio::test]
-    async fn create_get_and_conflicting_create() {
-        let (_dir, s) = store();
-        let mut c = complaint(1, "919800000001", at(0));
-        c.text = "पानी नहीं आ रहा".into();
-        s.create(&mut c, &[entry(at(0), "registered")])
-            .await
-            .expect("create");
-        assert_eq!(c.version, 1);
-        let got = s.get(&c.id).await.expect("get").expect("present");
-        assert_eq!(got, c);
-        let mut again = complaint(1, "919800000002", at(1));
-        assert!(matches!(
-            s.create(&mut again, &[]).await,
-            Err(PortError::Conflict(_))
-        ));
-        assert_eq!(
-            again.version, 0,
-            "a failed write leaves the caller's version alone"
-        );
-        assert_eq!(
-            s.get(&ComplaintId::new("AMT", 2026, 99)).await.expect("get"),
-            None
-        );
-    }
-
-    #[tokio::test]
-    async fn second_writer_on_the_same_version_gets_conflict() {
-        let (_dir, s) = store();
-        let mut c = complaint(1, "919800000001", at(0));
-        s.create(&mut c, &[entry(at(0), "registered")])
-            .await
-            .expect("create");
-        let mut a = s.get(&c.id).await.expect("get").expect("present");
-        let mut b = a.clone();
-        a.department = Some("water".into());
-        a.status = Status::Forwarded;
-        s.update(&mut a, &[entry(at(1), "forwarded")])
-            .await
-            .expect("first writer");
-        assert_eq!(a.version, 2);
-        b.department = Some("roads".into());
-        assert!(matches!(
-            s.update(&mut b, &[entry(at(1), "lost")]).await,
-            Err(PortError::Conflict(_))
-        ));
-        assert_eq!(b.version, 1);
-        let stored = s.get(&c.id).await.expect("get").expect("present");
-        assert_eq!((stored.version, stored.department.as_deref()), (2, Some("water")));
-        // The losing write appended nothing.
-        let events: Vec<String> = s
-            .timeline(&c.id)
-            .await
-            .expect("timeline")
-            .into_iter()
-            .map(|e| e.event)
-            .collect();
-        assert_eq!(events, ["registered", "forwarded"]);
-        let mut ghost = complaint(7, "919800000001", at(0));
-        ghost.version = 1;
-        assert!(matches!(
-            s.update(&mut ghost, &[]).await,
-            Err(PortError::NotFound(_))
-        ));
+    /// The detail lines of SQLite's plan for `sql` run with `args`.
+    async fn query_plan(
+        s: &SqliteStore,
+        sql: &'static str,
+        args: impl rusqlite::Params + Send + 'static,
+    ) -> Vec<String> {
+        s.db.call(move |conn| {
+            let mut stmt = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .map_err(db_err)?;
+            let rows = stmt.query_map(args, |r| r.get::<_, String>(3)).map_err(db_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
+        .await
+        .expect("plan")
     }
 
     #[tokio::test]
@@ -467,167 +417,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn timeline_keeps_write_order() {
+    async fn the_action_due_query_uses_its_partial_index() {
         let (_dir, s) = store();
-        let mut c = complaint(1, "919800000001", at(0));
-        s.create(&mut c, &[entry(at(0), "registered"), entry(at(0), "media")])
-            .await
-            .expect("create");
-        // Written later with an earlier timestamp: still after, order is the order of writes.
-        s.update(&mut c, &[entry(at(-5), "forwarded"), entry(at(9), "accepted")])
-            .await
-            .expect("update");
-        let events: Vec<String> = s
-            .timeline(&c.id)
-            .await
-            .expect("timeline")
-            .into_iter()
-            .map(|e| e.event)
-            .collect();
-        assert_eq!(events, ["registered", "media", "forwarded", "accepted"]);
-    }
-
-    #[tokio::test]
-    async fn counters_increment_per_district_and_year() {
-        let (_dir, s) = store();
-        assert_eq!(s.next_sequence("AMT", 2026).await.expect("seq"), 1);
-        assert_eq!(s.next_sequence("AMT", 2026).await.expect("seq"), 2);
-        assert_eq!(s.next_sequence("amt", 2026).await.expect("seq"), 3);
-        assert_eq!(s.next_sequence("AMT", 2027).await.expect("seq"), 1);
-        assert_eq!(s.next_sequence("SLN", 2026).await.expect("seq"), 1);
-        // Concurrent callers never share a number.
-        let mut tasks = Vec::new();
-        for _ in 0..20 {
-            let s = s.clone();
-            tasks.push(tokio::spawn(async move { s.next_sequence("AMT", 2026).await }));
-        }
-        let mut got = Vec::new();
-        for t in tasks {
-            got.push(t.await.expect("join").expect("seq"));
-        }
-        got.sort_unstable();
-        assert_eq!(got, (4..24).collect::<Vec<u64>>());
-    }
-
-    #[tokio::test]
-    async fn registers_and_lists() {
-        let (_dir, s) = store();
-        let citizen = Phone::new("919800000001");
-        let officer = Phone::new("919000000001");
-        let mk = |n: u64, hours: i64, dept: Option<&str>, due: Option<i64>, status: Status| {
-            let mut c = complaint(n, citizen.as_str(), at(hours * 3600));
-            c.department = dept.map(String::from);
-            c.officer = dept.map(|_| officer.clone());
-            c.due_at = due.map(|h| at(h * 3600));
-            c.status = status;
-            c
-        };
-        let all = [
-            mk(1, 0, Some("water"), Some(50), Status::Forwarded),
-            mk(2, 1, Some("water"), Some(30), Status::Forwarded),
-            mk(3, 2, Some("water"), Some(10), Status::Closed),
-            mk(4, 3, None, None, Status::Registered),
-            mk(5, 4, Some("roads"), Some(20), Status::Reopened),
-            mk(6, 5, None, None, Status::Rejected),
-            mk(7, 6, Some("water"), None, Status::Registered),
-        ];
-        for c in &all {
-            s.create(&mut c.clone(), &[]).await.expect("create");
-        }
-        let ids = |v: Vec<Complaint>| {
-            v.into_iter()
-                .map(|c| c.id.as_str()[9..].to_string())
-                .collect::<Vec<_>>()
-        };
-
-        // [from, to): the complaint created exactly at `to` is left out.
-        let reg = s
-            .by_department("water", at(0), at(2 * 3600))
-            .await
-            .expect("register");
-        assert_eq!(ids(reg), ["000001", "000002"]);
-        let reg = s
-            .by_department("water", at(3600), at(100 * 3600))
-            .await
-            .expect("register");
-        assert_eq!(ids(reg), ["000002", "000003", "000007"]);
-
-        let due = s.open_due_before(at(40 * 3600), 10).await.expect("due");
-        assert_eq!(
-            ids(due),
-            ["000005", "000002"],
-            "open only, soonest first, closed #3 left out"
-        );
-        assert_eq!(
-            ids(s.open_due_before(at(100 * 3600), 2).await.expect("due")),
-            ["000005", "000002"]
-        );
-
-        assert_eq!(ids(s.unassigned().await.expect("unassigned")), ["000004"]);
-        assert_eq!(
-            ids(s.by_complainant(&citizen).await.expect("mine")),
-            ["000007", "000006", "000005", "000004", "000003", "000002", "000001"]
-        );
-        assert_eq!(
-            ids(s.open_by_officer(&officer).await.expect("pending")),
-            ["000005", "000002", "000001", "000007"]
-        );
-        assert!(s
-            .by_complainant(&Phone::new("910"))
-            .await
-            .expect("none")
-            .is_empty());
-    }
-
-    #[tokio::test]
-    async fn open_action_due_reads_only_open_complaints_with_something_scheduled() {
-        let (_dir, s) = store();
-        let mk = |n: u64, next: Option<i64>, status: Status| {
-            let mut c = complaint(n, "919800000001", at(0));
-            c.next_action_at = next.map(at);
-            c.status = status;
-            c
-        };
-        for c in [
-            mk(1, Some(50), Status::Forwarded),
-            mk(2, Some(10), Status::ReportDelivered),
-            mk(3, Some(5), Status::Closed),
-            mk(4, None, Status::Forwarded),
-            mk(5, Some(100), Status::Forwarded),
-        ] {
-            s.create(&mut c.clone(), &[]).await.expect("create");
-        }
-        let ids = |v: Vec<Complaint>| {
-            v.into_iter()
-                .map(|c| c.id.as_str()[9..].to_string())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            ids(s.open_action_due(at(50), 10).await.expect("due")),
-            ["000002", "000001"]
-        );
-        assert_eq!(ids(s.open_action_due(at(500), 1).await.expect("due")), ["000002"]);
-        // Moving the schedule on takes it out of the window.
-        let mut c = s
-            .get(&ComplaintId::new("AMT", 2026, 2))
-            .await
-            .expect("get")
-            .expect("c");
-        c.next_action_at = Some(at(400));
-        s.update(&mut c, &[]).await.expect("update");
-        assert_eq!(ids(s.open_action_due(at(50), 10).await.expect("due")), ["000001"]);
-        let plan =
-            s.db.call(|conn| {
-                let mut stmt = conn
-                    .prepare(&format!("EXPLAIN QUERY PLAN {OPEN_ACTION_DUE}"))
-                    .map_err(db_err)?;
-                let rows = stmt
-                    .query_map(params!["2026-01-01", 10], |r| r.get::<_, String>(3))
-                    .map_err(db_err)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-            })
-            .await
-            .expect("plan");
+        let plan = query_plan(&s, OPEN_ACTION_DUE, ("2026-01-01", 10)).await;
         assert!(
             plan.iter().any(|l| l.contains("complaints_open_by_next_action")),
             "{plan:?}"
@@ -637,43 +429,22 @@ mod tests {
     #[tokio::test]
     async fn the_digest_queries_use_their_indexes() {
         let (_dir, s) = store();
-        for (sql, index) in [
-            (OPEN_BY_DEPARTMENT, "complaints_open_by_department"),
-            (CLOSED_BY_DEPARTMENT, "complaints_closed_by_department"),
-        ] {
-            let plan =
-                s.db.call(move |conn| {
-                    let mut stmt = conn
-                        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                        .map_err(db_err)?;
-                    let n = stmt.parameter_count();
-                    let args: Vec<String> = (0..n).map(|_| "water".to_string()).collect();
-                    let rows = stmt
-                        .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
-                        .map_err(db_err)?;
-                    rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-                })
-                .await
-                .expect("plan");
-            assert!(plan.iter().any(|l| l.contains(index)), "{plan:?}");
-        }
+        let plan = query_plan(&s, OPEN_BY_DEPARTMENT, ["water"]).await;
+        assert!(
+            plan.iter().any(|l| l.contains("complaints_open_by_department")),
+            "{plan:?}"
+        );
+        let plan = query_plan(&s, CLOSED_BY_DEPARTMENT, ["water"; 3]).await;
+        assert!(
+            plan.iter().any(|l| l.contains("complaints_closed_by_department")),
+            "{plan:?}"
+        );
     }
 
     #[tokio::test]
     async fn the_escalator_query_uses_the_partial_index() {
         let (_dir, s) = store();
-        let plan =
-            s.db.call(|conn| {
-                let mut stmt = conn
-                    .prepare(&format!("EXPLAIN QUERY PLAN {OPEN_DUE_BEFORE}"))
-                    .map_err(db_err)?;
-                let rows = stmt
-                    .query_map(params!["2026-01-01", 10], |r| r.get::<_, String>(3))
-                    .map_err(db_err)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-            })
-            .await
-            .expect("plan");
+        let plan = query_plan(&s, OPEN_DUE_BEFORE, ("2026-01-01", 10)).await;
         assert!(
             plan.iter().any(|l| l.contains("complaints_open_by_due")),
             "{plan:?}"
