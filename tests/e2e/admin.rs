@@ -11,7 +11,7 @@ use shikayat_core::ports::Directory;
 use tokio::process::Command;
 
 use crate::harness::*;
-use crate::lifecycle::to_report_delivered;
+use crate::lifecycle::to_closed_satisfied;
 
 fn endpoint() -> String {
     match std::env::var("SHIKAYAT_TEST_AWS_ENDPOINT") {
@@ -191,17 +191,7 @@ async fn register_timeline_and_overdue_after_a_desk_has_worked() {
     let prefix = desk.aws_prefix.clone().expect("AWS desk");
 
     // A water complaint through its whole life: report with evidence, then satisfied.
-    let (id, ask) = to_report_delivered(&desk).await;
-    desk.sim
-        .tap_button(
-            CITIZEN,
-            &ask,
-            &format!("feedback:satisfied:{id}"),
-            "संतुष्ट / Satisfied",
-        )
-        .await
-        .expect("tap");
-    desk.wait_text(CITIZEN, "संतुष्टि के साथ बंद").await;
+    let id = to_closed_satisfied(&desk).await;
 
     // An electricity complaint with commas and quotes in it, left with the officer.
     let subject = "बिजली नहीं आ रही, \"ट्रांसफार्मर\" जल गया है";
@@ -448,17 +438,7 @@ async fn count_requests_per_complaint() {
         .await;
         tokio::time::sleep(Duration::from_secs(1)).await;
         let start = count_lines(&file).len();
-        let (id, ask) = to_report_delivered(&desk).await;
-        desk.sim
-            .tap_button(
-                CITIZEN,
-                &ask,
-                &format!("feedback:satisfied:{id}"),
-                "संतुष्ट / Satisfied",
-            )
-            .await
-            .expect("tap");
-        desk.wait_text(CITIZEN, "संतुष्टि के साथ बंद").await;
+        to_closed_satisfied(&desk).await;
         // Until the status callbacks have been handled: three quiet seconds.
         let busy = |lines: &[(String, String, u64, String)]| {
             lines.iter().filter(|l| l.1 != "ReceiveMessage").count()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use shikayat_graph_sim::SentMessage;
 
 use crate::harness::*;
-use crate::lifecycle::to_report_delivered;
+use crate::lifecycle::{tap_unhappy, to_report_delivered};
 
 /// config/amethi.toml with every department's SLA, the reminders, the escalation period and the
 /// feedback period replaced.
@@ -113,15 +113,7 @@ async fn no_feedback_closes_the_complaint_and_tells_the_citizen() {
         1
     );
     // A late tap finds it closed: the citizen hears where it stands, nothing reopens.
-    desk.sim
-        .tap_button(
-            CITIZEN,
-            &ask,
-            &format!("feedback:dissatisfied:{id}"),
-            "असंतुष्ट / Unhappy",
-        )
-        .await
-        .expect("late tap");
+    tap_unhappy(&desk, &ask, &id).await;
     desk.wait_text(CITIZEN, "निस्तारित").await;
     assert_eq!(count(&desk, CONTROL_ROOM, |m| m.text().contains("reopened")), 0);
 }
@@ -130,11 +122,7 @@ async fn no_feedback_closes_the_complaint_and_tells_the_citizen() {
 async fn a_second_not_satisfied_goes_to_the_supervisor_with_the_history() {
     let desk = Desk::start_with_config(&district("1h", "5m", "1d", "1h")).await;
     let (id, ask) = to_report_delivered(&desk).await;
-    let unhappy = format!("feedback:dissatisfied:{id}");
-    desk.sim
-        .tap_button(CITIZEN, &ask, &unhappy, "असंतुष्ट / Unhappy")
-        .await
-        .expect("tap");
+    tap_unhappy(&desk, &ask, &id).await;
     let reopened = desk.wait_text(WATER_OFFICER, "Reopened").await;
     desk.sim
         .send_text(CITIZEN, "अभी भी पानी नहीं आ रहा")
@@ -148,6 +136,7 @@ async fn a_second_not_satisfied_goes_to_the_supervisor_with_the_history() {
         .await
         .expect("second report");
     desk.wait_text(CITIZEN, "नया हैंडपंप लगा दिया गया है").await;
+    let unhappy = format!("feedback:dissatisfied:{id}");
     let asks = |m: &SentMessage| m.button_ids().contains(&unhappy);
     let mut second = None;
     for _ in 0..200 {
@@ -164,10 +153,7 @@ async fn a_second_not_satisfied_goes_to_the_supervisor_with_the_history() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let second = second.expect("the feedback buttons a second time");
-    desk.sim
-        .tap_button(CITIZEN, &second.wamid, &unhappy, "असंतुष्ट / Unhappy")
-        .await
-        .expect("second tap");
+    tap_unhappy(&desk, &second.wamid, &id).await;
 
     let history = desk.wait_text(SDM, "whole history").await;
     let text = history.text();

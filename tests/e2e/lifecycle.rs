@@ -71,10 +71,10 @@ pub(crate) async fn to_report_delivered(desk: &Desk) -> (String, String) {
     (id, ask.wamid)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn happy_path_with_a_photo() {
-    let desk = Desk::start().await;
-    let (id, ask) = to_report_delivered(&desk).await;
+/// `to_report_delivered`, then the citizen taps "satisfied" and is told the complaint is closed.
+/// Returns the complaint number.
+pub(crate) async fn to_closed_satisfied(desk: &Desk) -> String {
+    let (id, ask) = to_report_delivered(desk).await;
     desk.sim
         .tap_button(
             CITIZEN,
@@ -85,6 +85,26 @@ async fn happy_path_with_a_photo() {
         .await
         .expect("tap");
     desk.wait_text(CITIZEN, "संतुष्टि के साथ बंद").await;
+    id
+}
+
+/// The citizen taps "not satisfied" on `ask`, the feedback buttons of complaint `id`.
+pub(crate) async fn tap_unhappy(desk: &Desk, ask: &str, id: &str) {
+    desk.sim
+        .tap_button(
+            CITIZEN,
+            ask,
+            &format!("feedback:dissatisfied:{id}"),
+            "असंतुष्ट / Unhappy",
+        )
+        .await
+        .expect("tap unhappy");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn happy_path_with_a_photo() {
+    let desk = Desk::start().await;
+    let id = to_closed_satisfied(&desk).await;
     desk.sim.send_text(CITIZEN, "स्थिति").await.expect("status");
     let status = desk.wait_text(CITIZEN, "आपकी शिकायतें").await;
     assert!(
@@ -252,15 +272,7 @@ async fn not_my_department_goes_back_to_the_control_room() {
 async fn dissatisfied_feedback_reopens_and_tells_the_control_room() {
     let desk = Desk::start().await;
     let (id, ask) = to_report_delivered(&desk).await;
-    desk.sim
-        .tap_button(
-            CITIZEN,
-            &ask,
-            &format!("feedback:dissatisfied:{id}"),
-            "असंतुष्ट / Unhappy",
-        )
-        .await
-        .expect("tap");
+    tap_unhappy(&desk, &ask, &id).await;
     desk.wait_text(CITIZEN, "दोबारा खोल दी गई").await;
     desk.wait_text(CONTROL_ROOM, &id).await;
     desk.wait_text(SDM, &id).await;
