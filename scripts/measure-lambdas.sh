@@ -5,7 +5,7 @@
 # architecture with the same release profile.
 #
 #   scripts/measure-lambdas.sh            full: release arm64 zips + init timing (slow: LTO)
-#   SMOKE=1 scripts/measure-lambdas.sh    quick: dev-profile arm64 build of the webhook only
+#   SMOKE=1 scripts/measure-lambdas.sh    quick (CI): dev-profile arm64 build of the five functions
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Its own target dir: release arm64 builds take long, and must not hold the lock on the tests' one.
@@ -21,14 +21,14 @@ if ! cargo lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION"; then
 fi
 rustup target add aarch64-unknown-linux-gnu >/dev/null
 
-if [ "${SMOKE:-}" = 1 ]; then
-  cargo lambda build --arm64 --locked -p shikayat-webhook
-  ls -l "$CARGO_TARGET_DIR/lambda/shikayat-webhook/bootstrap"
-  exit 0
-fi
-
 packages=()
 for f in "${FUNCTIONS[@]}"; do packages+=(-p "shikayat-$f"); done
+
+if [ "${SMOKE:-}" = 1 ]; then
+  cargo lambda build --arm64 --locked "${packages[@]}"
+  for f in "${FUNCTIONS[@]}"; do ls -l "$CARGO_TARGET_DIR/lambda/shikayat-$f/bootstrap"; done
+  exit 0
+fi
 cargo lambda build --release --arm64 --output-format zip --locked "${packages[@]}"
 
 echo
