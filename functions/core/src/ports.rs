@@ -243,6 +243,40 @@ pub struct Ports {
     pub pacer: Arc<Pacer>,
 }
 
+/// Why a stored transition did not happen.
+#[derive(Debug, Error)]
+pub enum TransitionError {
+    /// The store failed, or has no such complaint (`PortError::NotFound`).
+    #[error(transparent)]
+    Port(#[from] PortError),
+    /// The lifecycle refused it: illegal in this state, or not this actor's to make.
+    #[error(transparent)]
+    Lifecycle(#[from] crate::CoreError),
+}
+
+/// Applies an event to a stored complaint with a conditional write, re-reading and re-applying
+/// when another writer moved the version first, so two events on one complaint never lose an
+/// update. `event` sees the complaint as re-read.
+pub async fn transition(
+    p: &Ports,
+    id: &ComplaintId,
+    actor: crate::complaint::Actor,
+    event: impl Fn(&Complaint) -> crate::lifecycle::Event,
+) -> Result<(Complaint, TimelineEntry), TransitionError> {
+    loop {
+        let Some(mut c) = p.complaints.get(id).await? else {
+            return Err(PortError::NotFound(id.to_string()).into());
+        };
+        let ev = event(&c);
+        let entry = crate::lifecycle::apply(&mut c, ev, actor.clone(), p.clock.now())?;
+        match p.complaints.update(&mut c, std::slice::from_ref(&entry)).await {
+            Ok(()) => return Ok((c, entry)),
+            Err(PortError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// Spaces messages to one person (pair rate limit) within this process.
 #[derive(Default)]
 pub struct Pacer {

@@ -7,9 +7,9 @@ use shikayat_core::command::{Command, Outbound};
 use shikayat_core::complaint::Actor;
 use shikayat_core::config::Role;
 use shikayat_core::inbound::DeliveryStatus;
-use shikayat_core::lifecycle::{apply, Event};
+use shikayat_core::lifecycle::Event;
 use shikayat_core::outbound::{MediaSource, OutboundMessage, Rendered};
-use shikayat_core::ports::{OutboundRecord, PortError, Ports, SendError};
+use shikayat_core::ports::{transition, OutboundRecord, PortError, Ports, SendError, TransitionError};
 use shikayat_core::{ComplaintId, Phone};
 
 use crate::NotifyError;
@@ -155,27 +155,20 @@ pub async fn record_failure(
     if p.messages.is_done(&marker).await? {
         return Ok(());
     }
-    loop {
-        let Some(mut c) = p.complaints.get(id).await? else {
-            break;
-        };
-        let what = format!(
-            "to {} ({}): {}",
-            to.masked(),
-            code.map(|c| c.to_string()).unwrap_or_default(),
-            detail
-        );
-        let entry = apply(
-            &mut c,
-            Event::DeliveryFailed { detail: what },
-            Actor::System,
-            p.clock.now(),
-        )?;
-        match p.complaints.update(&mut c, &[entry]).await {
-            Ok(()) => break,
-            Err(PortError::Conflict(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
+    let what = format!(
+        "to {} ({}): {}",
+        to.masked(),
+        code.map(|c| c.to_string()).unwrap_or_default(),
+        detail
+    );
+    match transition(p, id, Actor::System, |_| Event::DeliveryFailed {
+        detail: what.clone(),
+    })
+    .await
+    {
+        Ok(_) | Err(TransitionError::Port(PortError::NotFound(_))) => {}
+        Err(TransitionError::Port(e)) => return Err(e.into()),
+        Err(TransitionError::Lifecycle(e)) => return Err(e.into()),
     }
     let is_control_room = p
         .directory

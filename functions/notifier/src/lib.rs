@@ -8,8 +8,8 @@ pub mod lambda;
 use shikayat_core::catalogue::{render, report_to_citizen};
 use shikayat_core::command::{Command, Envelope};
 use shikayat_core::complaint::{Actor, Status};
-use shikayat_core::lifecycle::{apply, Event};
-use shikayat_core::ports::{PortError, Ports, SendError};
+use shikayat_core::lifecycle::Event;
+use shikayat_core::ports::{transition, PortError, Ports, SendError, TransitionError};
 use shikayat_core::CoreError;
 use thiserror::Error;
 
@@ -74,19 +74,12 @@ async fn deliver_report(p: &Ports, key: &str, id: &shikayat_core::ComplaintId) -
         },
     )
     .await?;
-    loop {
-        let Some(mut c) = p.complaints.get(id).await? else {
-            return Ok(());
-        };
-        if c.status != Status::Reported {
-            return Ok(());
+    match transition(p, id, Actor::System, |_| Event::ReportDelivered).await {
+        // Refused: already delivered by an earlier try, or the complaint moved on.
+        Ok(_) | Err(TransitionError::Lifecycle(_)) | Err(TransitionError::Port(PortError::NotFound(_))) => {
+            Ok(())
         }
-        let entry = apply(&mut c, Event::ReportDelivered, Actor::System, p.clock.now())?;
-        match p.complaints.update(&mut c, &[entry]).await {
-            Ok(()) => return Ok(()),
-            Err(PortError::Conflict(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
+        Err(TransitionError::Port(e)) => Err(e.into()),
     }
 }
 

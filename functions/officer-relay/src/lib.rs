@@ -10,8 +10,8 @@ use shikayat_core::command::{Command, Envelope, Outbound};
 use shikayat_core::complaint::{Actor, Complaint, Status};
 use shikayat_core::config::Role;
 use shikayat_core::escalation::deadline;
-use shikayat_core::lifecycle::{apply, Event};
-use shikayat_core::ports::{PortError, Ports};
+use shikayat_core::lifecycle::Event;
+use shikayat_core::ports::{transition, PortError, Ports, TransitionError};
 use shikayat_core::routing::route;
 use shikayat_core::{ComplaintId, CoreError, Phone};
 use shikayat_notifier::{deliver, notice_kind, Delivery, NotifyError};
@@ -113,14 +113,10 @@ async fn load(p: &Ports, id: &ComplaintId) -> Result<Complaint, RelayError> {
 }
 
 async fn update(p: &Ports, id: &ComplaintId, event: Event) -> Result<Complaint, RelayError> {
-    loop {
-        let mut c = load(p, id).await?;
-        let entry = apply(&mut c, event.clone(), Actor::System, p.clock.now())?;
-        match p.complaints.update(&mut c, &[entry]).await {
-            Ok(()) => return Ok(c),
-            Err(PortError::Conflict(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
+    match transition(p, id, Actor::System, |_| event.clone()).await {
+        Ok((c, _)) => Ok(c),
+        Err(TransitionError::Port(e)) => Err(e.into()),
+        Err(TransitionError::Lifecycle(e)) => Err(e.into()),
     }
 }
 

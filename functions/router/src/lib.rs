@@ -14,8 +14,8 @@ use shikayat_core::complaint::{Actor, Complaint, TimelineEntry};
 use shikayat_core::config::Role;
 use shikayat_core::conversation::Conversation;
 use shikayat_core::inbound::{InboundEvent, InboundMessage, StatusUpdate};
-use shikayat_core::lifecycle::{apply, Event};
-use shikayat_core::ports::{PortError, Ports, SendError};
+use shikayat_core::lifecycle::Event;
+use shikayat_core::ports::{PortError, Ports, SendError, TransitionError};
 use shikayat_core::{ComplaintId, CoreError, Phone};
 use thiserror::Error;
 
@@ -136,25 +136,19 @@ impl Ctx<'_> {
     }
 }
 
-/// Re-reads and re-applies on a lost race, so two events on one complaint never lose an update.
+/// `ports::transition` with the router's error.
 pub(crate) async fn transition(
     p: &Ports,
     id: &ComplaintId,
     actor: Actor,
     event: impl Fn(&Complaint) -> Event,
 ) -> Result<(Complaint, TimelineEntry), RouterError> {
-    loop {
-        let Some(mut c) = p.complaints.get(id).await? else {
-            return Err(PortError::NotFound(id.to_string()).into());
-        };
-        let ev = event(&c);
-        let entry = apply(&mut c, ev, actor.clone(), p.clock.now())?;
-        match p.complaints.update(&mut c, std::slice::from_ref(&entry)).await {
-            Ok(()) => return Ok((c, entry)),
-            Err(PortError::Conflict(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
+    shikayat_core::ports::transition(p, id, actor, event)
+        .await
+        .map_err(|e| match e {
+            TransitionError::Port(e) => RouterError::Port(e),
+            TransitionError::Lifecycle(e) => RouterError::Core(e),
+        })
 }
 
 /// Delivery statuses update the outbound log; a permanent failure is recorded on the complaint
