@@ -201,6 +201,14 @@ pub enum Notice {
     NoteAdded {
         id: ComplaintId,
     },
+    /// To the control-room number that rejected a complaint: it is done and the citizen is told.
+    RejectDone {
+        id: ComplaintId,
+    },
+    /// A command named a complaint number that does not exist (a typo): answered, not retried.
+    NoSuchComplaint {
+        id: ComplaintId,
+    },
     /// Pick a complaint from the unassigned register (each row opens the department list).
     UnassignedList {
         lines: Vec<Line>,
@@ -487,6 +495,12 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
         Notice::Lookup { text: body, .. } => only(text(clip(body, 4096))),
         Notice::NoteAdded { id } => only(text(format!(
             "टिप्पणी शिकायत {id} के इतिहास में जोड़ दी गई।\n\nThe note is added to complaint {id}'s timeline."
+        ))),
+        Notice::RejectDone { id } => only(text(format!(
+            "शिकायत {id} अस्वीकृत की गई; शिकायतकर्ता को कारण भेज दिया गया।\n\nComplaint {id} is rejected; the complainant has been sent the reason."
+        ))),
+        Notice::NoSuchComplaint { id } => only(text(format!(
+            "शिकायत संख्या {id} नहीं मिली। संख्या जाँचकर फिर भेजें।\n\nThere is no complaint {id}. Check the number and send it again."
         ))),
         Notice::UnassignedList { lines } if lines.is_empty() => only(text(
             "कोई अनिर्दिष्ट शिकायत नहीं है।\n\nThere are no unassigned complaints.",
@@ -835,6 +849,12 @@ mod tests {
             },
             Notice::NoteAdded {
                 id: ComplaintId::new("AMT", 2026, 9),
+            },
+            Notice::RejectDone {
+                id: ComplaintId::new("AMT", 2026, 9),
+            },
+            Notice::NoSuchComplaint {
+                id: ComplaintId::new("AMT", 2026, 999_999),
             },
             Notice::UnassignedList { lines: vec![] },
             Notice::UnassignedList {

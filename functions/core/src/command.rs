@@ -126,6 +126,33 @@ impl Envelope {
     }
 }
 
+/// A command written in the same atomic write as the state change that caused it (the outbox),
+/// and put on its queue once that write has committed. A retry sends what is still pending.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    pub queue: QueueName,
+    pub envelope: Envelope,
+    /// Not before this time (the settle window); None: at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl OutboxItem {
+    /// The queue send for it at `now`: what is left of its delay (SQS allows 15 minutes at most).
+    pub fn outbound(&self, now: chrono::DateTime<chrono::Utc>) -> Outbound {
+        let delay = self
+            .visible_at
+            .map(|t| (t - now).num_seconds().clamp(0, 900) as u32)
+            .unwrap_or(0);
+        Outbound {
+            queue: self.queue,
+            envelope: self.envelope.clone(),
+            group: None,
+            delay_seconds: delay,
+        }
+    }
+}
+
 /// A command to put on a queue, with SQS-like options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outbound {

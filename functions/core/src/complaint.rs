@@ -201,6 +201,10 @@ pub struct Complaint {
     /// (`escalation::plan`), moves it to the precise time. Indexed for open complaints.
     #[serde(default)]
     pub next_action_at: Option<DateTime<Utc>>,
+    /// Commands written with the last state change and not yet known to be on their queues
+    /// (the outbox): whoever reads the complaint next sends them before writing it again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbox: Vec<crate::command::OutboxItem>,
 }
 
 impl Complaint {
@@ -234,6 +238,7 @@ impl Complaint {
             reminders_sent: Vec::new(),
             breach_level: 0,
             next_action_at: None,
+            outbox: Vec::new(),
         }
     }
 

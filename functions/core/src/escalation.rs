@@ -200,15 +200,7 @@ mod tests {
     fn run(c: &mut Complaint, now: DateTime<Utc>) -> Vec<Due> {
         let p = plan(c, &chain(), &policy(), now);
         for d in &p.due {
-            let event = match d.clone() {
-                Due::Reminder { offset_index, covers } => Event::Reminder { offset_index, covers },
-                Due::Escalate { level, to } => Event::Escalate {
-                    level,
-                    to: to.map(|p| p.to_string()).unwrap_or_default(),
-                },
-                Due::AutoClose => Event::AutoClose,
-            };
-            apply(c, event, Actor::System, now).expect("apply");
+            apply(c, crate::rules::due_event(d), Actor::System, now).expect("apply");
         }
         c.next_action_at = p.next_action_at;
         p.due

@@ -17,6 +17,7 @@ pub mod media;
 pub mod outbound;
 pub mod ports;
 pub mod routing;
+pub mod rules;
 pub mod signature;
 
 pub use complaint::{Complaint, Status};

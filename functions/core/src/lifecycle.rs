@@ -57,13 +57,20 @@ pub enum Event {
     Reject {
         reason: String,
     },
+    /// A send failed for good: `who` (masked) and Meta's `code`, for the control room's notice.
     DeliveryFailed {
         detail: String,
+        who: String,
+        code: i64,
+        /// The failed recipient is a control-room number (it is not told of its own failure).
+        to_control_room: bool,
     },
     /// A breach escalation to `level` (1 = the officer's `reports_to`); `to` describes who.
     Escalate {
         level: u32,
         to: String,
+        /// The chain's person at this level (None: only the control room).
+        recipient: Option<Phone>,
     },
     /// Reminders sent to the officer before the deadline: `offset_index` is the one sent,
     /// `covers` every index it stands for (earlier reminders missed while the escalator was down).
@@ -382,15 +389,15 @@ pub fn apply(
             c.closed_at = Some(now);
             c.next_action_at = None;
         }
-        Event::DeliveryFailed { detail: d } => {
+        Event::DeliveryFailed { detail: d, .. } => {
             require(is_desk(&actor), "only the desk records delivery failures")?;
             c.delivery_failures.push(d.clone());
             detail = d;
         }
-        Event::Escalate { level, to } => {
+        Event::Escalate { level, to, recipient } => {
             require(is_desk(&actor), "only the desk escalates")?;
             if !c.status.is_open() {
-                return Err(illegal(c, &Event::Escalate { level, to }));
+                return Err(illegal(c, &Event::Escalate { level, to, recipient }));
             }
             detail = format!("level {level} to {to}");
             c.escalation_level = c.escalation_level.max(level);

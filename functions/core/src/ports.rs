@@ -44,6 +44,10 @@ pub trait ComplaintStore: Send + Sync {
     /// Writes `c` only if the stored version still equals `c.version`, then bumps it; appends
     /// the timeline entries in the same write.
     async fn update(&self, c: &mut Complaint, timeline: &[TimelineEntry]) -> PortResult<()>;
+    /// Empties the complaint's outbox once its commands are on their queues, if the stored
+    /// version is still `version` (a later write has replaced the outbox already); the version
+    /// does not move, so it never makes another writer's conditional write fail.
+    async fn clear_outbox(&self, id: &ComplaintId, version: u64) -> PortResult<()>;
     async fn timeline(&self, id: &ComplaintId) -> PortResult<Vec<TimelineEntry>>;
     /// Newest first.
     async fn by_complainant(&self, who: &Phone) -> PortResult<Vec<Complaint>>;
@@ -241,40 +245,6 @@ pub struct Ports {
     pub whatsapp: Arc<dyn WhatsApp>,
     pub clock: Arc<dyn Clock>,
     pub pacer: Arc<Pacer>,
-}
-
-/// Why a stored transition did not happen.
-#[derive(Debug, Error)]
-pub enum TransitionError {
-    /// The store failed, or has no such complaint (`PortError::NotFound`).
-    #[error(transparent)]
-    Port(#[from] PortError),
-    /// The lifecycle refused it: illegal in this state, or not this actor's to make.
-    #[error(transparent)]
-    Lifecycle(#[from] crate::CoreError),
-}
-
-/// Applies an event to a stored complaint with a conditional write, re-reading and re-applying
-/// when another writer moved the version first, so two events on one complaint never lose an
-/// update. `event` sees the complaint as re-read.
-pub async fn transition(
-    p: &Ports,
-    id: &ComplaintId,
-    actor: crate::complaint::Actor,
-    event: impl Fn(&Complaint) -> crate::lifecycle::Event,
-) -> Result<(Complaint, TimelineEntry), TransitionError> {
-    loop {
-        let Some(mut c) = p.complaints.get(id).await? else {
-            return Err(PortError::NotFound(id.to_string()).into());
-        };
-        let ev = event(&c);
-        let entry = crate::lifecycle::apply(&mut c, ev, actor.clone(), p.clock.now())?;
-        match p.complaints.update(&mut c, std::slice::from_ref(&entry)).await {
-            Ok(()) => return Ok((c, entry)),
-            Err(PortError::Conflict(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
 }
 
 /// Spaces messages to one person (pair rate limit) within this process.

@@ -3,21 +3,19 @@
 //! core (`escalation::plan`); this applies it.
 //!
 //! It reads only the complaints whose `next_action_at` has come, through the store's sparse
-//! index (`open_action_due`), never a scan. Every action goes through `lifecycle::apply` with a
-//! timeline entry and a conditional write that also moves `next_action_at` on; the messages are
-//! commands with deterministic keys, so a schedule that fires twice sends nothing twice.
+//! index (`open_action_due`), never a scan. Every action goes through `rules::decide` with a
+//! timeline entry and a conditional write that also moves `next_action_at` on and carries the
+//! messages in its outbox, so a schedule that fires twice sends nothing twice.
 
 pub mod digest;
 pub mod lambda;
 
-use shikayat_core::catalogue::Notice;
-use shikayat_core::command::{Command, Outbound};
 use shikayat_core::complaint::{Actor, Complaint};
-use shikayat_core::config::Role;
 use shikayat_core::escalation::{plan, Due};
-use shikayat_core::lifecycle::{apply, Event};
 use shikayat_core::ports::{PortError, Ports};
+use shikayat_core::rules::{decide, due_event};
 use shikayat_core::{CoreError, Phone};
+use shikayat_desk::DeskError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -26,6 +24,8 @@ pub enum EscalatorError {
     Port(#[from] PortError),
     #[error(transparent)]
     Core(#[from] CoreError),
+    #[error(transparent)]
+    Desk(#[from] DeskError),
 }
 
 /// What one sweep did.
@@ -83,7 +83,8 @@ async fn chain(p: &Ports, officer: Option<&Phone>) -> Result<Vec<Phone>, Escalat
     Ok(out)
 }
 
-/// Applies what is due to one complaint; false when a concurrent write won (next sweep retries).
+/// Applies what is due to one complaint in one write, with what it causes (`rules`) in the same
+/// write's outbox; false when a concurrent write won (the next sweep retries).
 async fn handle(
     p: &Ports,
     mut c: Complaint,
@@ -92,91 +93,39 @@ async fn handle(
     now: chrono::DateTime<chrono::Utc>,
     out: &mut Sweep,
 ) -> Result<bool, EscalatorError> {
+    shikayat_desk::outbox::flush(p, &mut c).await?;
     let todo = plan(&c, chain, policy, now);
     let mut entries = Vec::new();
+    let mut effects = Vec::new();
     for d in &todo.due {
-        let event = match d.clone() {
-            Due::Reminder { offset_index, covers } => Event::Reminder { offset_index, covers },
-            Due::Escalate { level, to } => Event::Escalate {
-                level,
-                to: to.map(|x| x.masked()).unwrap_or_else(|| "control room".into()),
-            },
-            Due::AutoClose => Event::AutoClose,
-        };
-        entries.push(apply(&mut c, event, Actor::System, now)?);
+        let decision = decide(&c, due_event(d), Actor::System, now)?;
+        c = decision.complaint;
+        entries.push(decision.entry);
+        effects.extend(decision.effects);
     }
     c.next_action_at = todo.next_action_at;
-    match p.complaints.update(&mut c, &entries).await {
-        Ok(()) => {}
-        Err(PortError::Conflict(_)) => return Ok(false),
+    let id = c.id.clone();
+    match shikayat_desk::commit(p, c, &entries, effects).await {
+        Ok(_) => {}
+        Err(DeskError::Port(PortError::Conflict(_))) => return Ok(false),
         Err(e) => return Err(e.into()),
     }
-    // The deadline this round belongs to: a new deadline gets new reminders and escalations.
-    let round = c.due_at.map(|t| t.timestamp()).unwrap_or_default();
     for d in todo.due {
+        // These lines feed the dashboard's metric filters (infra/template.yaml).
         match d {
             Due::Reminder { offset_index, .. } => {
-                let Some(officer) = c.officer.clone() else {
-                    continue;
-                };
-                let key = format!("reminder:{}:{round}:{offset_index}", c.id);
-                let notice = Notice::Reminder {
-                    id: c.id.clone(),
-                    department: c.department.clone(),
-                    due_at: c.due_at,
-                };
-                tell(p, Outbound::relay, key, officer, &c, notice).await?;
                 out.reminded += 1;
-                tracing::info!(complaint = %c.id, offset_index, "reminder sent");
+                tracing::info!(complaint = %id, offset_index, "reminder sent");
             }
-            Due::Escalate { level, to } => {
-                let notice = Notice::Overdue {
-                    id: c.id.clone(),
-                    department: c.department.clone(),
-                    due_at: c.due_at,
-                    level,
-                };
-                let mut recipients: Vec<Phone> = p
-                    .directory
-                    .with_role(Role::ControlRoom)
-                    .await?
-                    .into_iter()
-                    .map(|x| x.phone)
-                    .collect();
-                recipients.extend(to);
-                for who in recipients {
-                    let key = format!("overdue:{}:{round}:{level}:{}", c.id, who.as_str());
-                    tell(p, Outbound::relay, key, who, &c, notice.clone()).await?;
-                }
+            Due::Escalate { level, .. } => {
                 out.escalated += 1;
-                tracing::info!(complaint = %c.id, level, "escalated: report overdue");
+                tracing::info!(complaint = %id, level, "escalated: report overdue");
             }
             Due::AutoClose => {
-                let key = format!("closed-no-feedback:{}", c.id);
-                let notice = Notice::ClosedNoFeedback { id: c.id.clone() };
-                let who = c.complainant.clone();
-                tell(p, Outbound::notify, key, who, &c, notice).await?;
                 out.closed += 1;
-                tracing::info!(complaint = %c.id, "closed: no feedback");
+                tracing::info!(complaint = %id, "closed: no feedback");
             }
         }
     }
     Ok(true)
-}
-
-async fn tell(
-    p: &Ports,
-    queue: fn(String, Command) -> Outbound,
-    key: String,
-    to: Phone,
-    c: &Complaint,
-    notice: Notice,
-) -> Result<(), EscalatorError> {
-    let cmd = Command::Tell {
-        to,
-        complaint: Some(c.id.clone()),
-        notice,
-    };
-    p.queue.send(&queue(key, cmd)).await?;
-    Ok(())
 }

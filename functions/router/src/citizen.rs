@@ -1,16 +1,16 @@
 //! The citizen's side of the conversation (DESIGN §2).
 
 use chrono::{Datelike, Duration};
-use shikayat_core::catalogue::{history, Action, Line, Notice};
-use shikayat_core::command::{Command, Outbound};
+use shikayat_core::catalogue::{Action, Line, Notice};
 use shikayat_core::complaint::{Actor, Complaint, Status, TimelineEntry};
 use shikayat_core::conversation::{
     classify_citizen_text, place_citizen_content, CitizenText, Draft, Pending, Placement,
 };
 use shikayat_core::inbound::{Body, InboundMessage};
 use shikayat_core::lifecycle::{apply, Event};
-use shikayat_core::ports::PortError;
+use shikayat_core::rules::{decide, registered};
 use shikayat_core::ComplaintId;
+use shikayat_desk::DeskError;
 
 use crate::intake::{detail, is_lost_media};
 use crate::{transition, Ctx, RouterError};
@@ -38,7 +38,9 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
         Body::Unsupported { .. } | Body::Unknown { .. } => ctx.reply(Notice::Unsupported, None, false).await,
         Body::Text { text } => {
             if let Some(Pending::DissatisfactionReason { complaint }) = ctx.conv.pending.clone() {
-                return reason(ctx, &complaint, text).await;
+                if reason(ctx, &complaint, text).await? {
+                    return Ok(());
+                }
             }
             match classify_citizen_text(text, &code) {
                 CitizenText::Greeting => ctx.reply(Notice::Welcome, None, false).await,
@@ -70,8 +72,10 @@ async fn status(ctx: &mut Ctx<'_>, id: Option<ComplaintId>) -> Result<(), Router
 /// Complaint content: joins the open burst, asks about the open complaint, or registers.
 async fn content(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
     let mine = ctx.p.complaints.by_complainant(&ctx.who).await?;
-    if mine.iter().any(|c| c.has_wamid(&ctx.m.wamid)) {
-        return Ok(()); // processed before a crash; its commands were sent then
+    if let Some(done) = mine.iter().find(|c| c.has_wamid(&ctx.m.wamid)) {
+        // Processed before a crash: send whatever that step still owes, decide nothing again.
+        shikayat_desk::load(ctx.p, &done.id).await?;
+        return Ok(());
     }
     let latest_open = mine.iter().find(|c| c.status.is_open()).map(|c| c.id.clone());
     match place_citizen_content(ctx.conv, latest_open.as_ref(), ctx.now) {
@@ -110,24 +114,6 @@ fn settle(ctx: &Ctx<'_>) -> chrono::DateTime<chrono::Utc> {
     ctx.now + Duration::seconds(i64::from(ctx.p.settings.settle_seconds))
 }
 
-async fn schedule_settle(
-    ctx: &Ctx<'_>,
-    id: &ComplaintId,
-    after: &str,
-    settles_at: chrono::DateTime<chrono::Utc>,
-) -> Result<(), RouterError> {
-    let cmd = Outbound::relay(
-        format!("settle:{id}:{after}"),
-        Command::SettleComplaint {
-            id: id.clone(),
-            settles_at: Some(settles_at),
-        },
-    )
-    .delayed(ctx.p.settings.settle_seconds);
-    ctx.p.queue.send(&cmd).await?;
-    Ok(())
-}
-
 async fn register(ctx: &mut Ctx<'_>, messages: &[InboundMessage]) -> Result<(), RouterError> {
     let p = ctx.p;
     let year = ctx.now.with_timezone(&p.config.timezone()).year();
@@ -159,22 +145,19 @@ async fn register(ctx: &mut Ctx<'_>, messages: &[InboundMessage]) -> Result<(), 
         }
     }
     c.settles_at = Some(settles_at);
-    p.complaints.create(&mut c, &timeline).await?;
+    // The ack and the settle check are written with the complaint (the outbox).
+    let effects = registered(&c);
+    shikayat_desk::create(p, c, &timeline, effects).await?;
     tracing::info!(complaint = %id, "registered");
     ctx.conv.draft = Some(Draft {
         complaint: id.clone(),
         settles_at,
     });
-    let ack = Command::Tell {
-        to: ctx.who.clone(),
-        complaint: Some(id.clone()),
-        notice: Notice::Registered { id: id.clone() },
-    };
-    p.queue.send(&Outbound::notify(format!("ack:{id}"), ack)).await?;
-    schedule_settle(ctx, &id, &ctx.m.wamid, settles_at).await
+    Ok(())
 }
 
-/// Adds messages to an open complaint; within a burst, pushes the settle time on.
+/// Adds messages to an open complaint in one write; within a burst, pushes the settle time on
+/// (the rules schedule the settle check), otherwise the citizen hears it was added.
 async fn join(
     ctx: &mut Ctx<'_>,
     id: &ComplaintId,
@@ -182,35 +165,47 @@ async fn join(
     burst: bool,
 ) -> Result<(), RouterError> {
     let settles_at = burst.then(|| settle(ctx));
+    let mut details = Vec::new();
     for m in messages {
-        let d = match detail(ctx.p, id, "inbound", m).await {
-            Ok(Some(d)) => d,
-            Ok(None) => continue,
-            Err(e) if is_lost_media(&e) => {
-                ctx.reply(Notice::MediaTooLarge, Some(id), false).await?;
-                continue;
-            }
+        match detail(ctx.p, id, "inbound", m).await {
+            Ok(Some(d)) => details.push((m.wamid.clone(), d)),
+            Ok(None) => {}
+            Err(e) if is_lost_media(&e) => ctx.reply(Notice::MediaTooLarge, Some(id), false).await?,
             Err(e) => return Err(e),
-        };
-        if ctx
-            .p
-            .complaints
-            .get(id)
-            .await?
-            .is_some_and(|c| c.has_wamid(&m.wamid))
-        {
-            continue; // added before a crash
         }
-        let event = Event::AddDetail {
-            wamid: m.wamid.clone(),
-            detail: d,
-            settles_at,
-        };
-        match transition(ctx.p, id, Actor::Complainant(ctx.who.clone()), |_| event.clone()).await {
-            Ok(_) => {}
-            // Closed meanwhile: the citizen hears where it stands rather than silence.
-            Err(RouterError::Core(_)) => return status(ctx, Some(id.clone())).await,
-            Err(e) => return Err(e),
+    }
+    let actor = Actor::Complainant(ctx.who.clone());
+    loop {
+        let mut c = shikayat_desk::load(ctx.p, id).await?;
+        let mut entries = Vec::new();
+        let mut effects = Vec::new();
+        for (wamid, d) in &details {
+            if c.has_wamid(wamid) {
+                continue; // added before a crash
+            }
+            let event = Event::AddDetail {
+                wamid: wamid.clone(),
+                detail: d.clone(),
+                settles_at,
+            };
+            match decide(&c, event, actor.clone(), ctx.now) {
+                Ok(decision) => {
+                    c = decision.complaint;
+                    entries.push(decision.entry);
+                    // One settle check (or one "added") for the whole batch: the last one's.
+                    effects = decision.effects;
+                }
+                // Closed meanwhile: the citizen hears where it stands rather than silence.
+                Err(_) => return status(ctx, Some(id.clone())).await,
+            }
+        }
+        if entries.is_empty() {
+            break;
+        }
+        match shikayat_desk::commit(ctx.p, c, &entries, effects).await {
+            Ok(_) => break,
+            Err(DeskError::Port(shikayat_core::ports::PortError::Conflict(_))) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
     if let Some(settles_at) = settles_at {
@@ -218,10 +213,6 @@ async fn join(
             complaint: id.clone(),
             settles_at,
         });
-        schedule_settle(ctx, id, &ctx.m.wamid, settles_at).await?;
-    } else {
-        ctx.reply(Notice::Added { id: id.clone() }, Some(id), false)
-            .await?;
     }
     Ok(())
 }
@@ -246,9 +237,13 @@ async fn feedback(ctx: &mut Ctx<'_>, id: &ComplaintId, satisfied: bool) -> Resul
     } else {
         Event::Dissatisfied { reason: None }
     };
-    let (c, _) = match transition(ctx.p, id, actor, |_| event.clone()).await {
-        Ok(x) => x,
-        Err(RouterError::Core(_)) | Err(RouterError::Port(PortError::NotFound(_))) => {
+    // An unanswered "why?" about an earlier round expires: this tap answers the new report.
+    if matches!(&ctx.conv.pending, Some(Pending::DissatisfactionReason { .. })) {
+        ctx.conv.pending = None;
+    }
+    let c = match transition(ctx.p, id, actor, |_| event.clone()).await {
+        Ok(c) => c,
+        Err(e) if e.is_refusal() => {
             // Not theirs, or already answered: tell them where it stands instead.
             return status(ctx, Some(id.clone())).await;
         }
@@ -257,69 +252,28 @@ async fn feedback(ctx: &mut Ctx<'_>, id: &ComplaintId, satisfied: bool) -> Resul
     // These two lines feed the dashboard's metric filters (infra/template.yaml).
     if satisfied {
         tracing::info!(complaint = %id, "closed: satisfied");
-        return ctx
-            .reply(Notice::ThanksSatisfied { id: id.clone() }, Some(id), false)
-            .await;
+        return Ok(());
     }
     tracing::info!(complaint = %id, reopen_count = c.reopen_count, "dissatisfied: reopened");
     ctx.conv.pending = Some(Pending::DissatisfactionReason {
         complaint: id.clone(),
     });
-    ctx.reply(Notice::AskReason { id: id.clone() }, Some(id), false)
-        .await?;
-    let told = Notice::Dissatisfied {
-        id: id.clone(),
-        department: c.department.clone(),
-        reopen_count: c.reopen_count,
-    };
-    ctx.tell_control_room(id, told.clone()).await?;
-    if let Some(officer) = &c.officer {
-        if let Some(up) = ctx.p.directory.person(officer).await?.and_then(|o| o.reports_to) {
-            ctx.tell(&up, Some(id), told, true).await?;
-            // Not satisfied a second time: the supervisor gets the whole history to act on.
-            if c.reopen_count >= 2 {
-                let timeline = ctx.p.complaints.timeline(id).await?;
-                let summary = history(&c, &timeline, &ctx.p.config);
-                let notice = Notice::History {
-                    id: id.clone(),
-                    summary,
-                };
-                ctx.tell(&up, Some(id), notice, true).await?;
-            }
-        }
-    }
-    let fwd = Command::ForwardComplaint { id: id.clone() };
-    ctx.p
-        .queue
-        .send(&Outbound::relay(
-            format!("reforward:{id}:{}", c.reopen_count),
-            fwd,
-        ))
-        .await?;
     Ok(())
 }
 
-async fn reason(ctx: &mut Ctx<'_>, id: &ComplaintId, text: &str) -> Result<(), RouterError> {
+/// The citizen's words after "why were you not satisfied?". False when the question has
+/// expired (the complaint moved on): the text is then an ordinary message.
+async fn reason(ctx: &mut Ctx<'_>, id: &ComplaintId, text: &str) -> Result<bool, RouterError> {
     ctx.conv.pending = None;
     let reason = text.trim().to_string();
     let actor = Actor::Complainant(ctx.who.clone());
-    let (c, _) = transition(ctx.p, id, actor, |_| Event::DissatisfactionReason {
-        reason: reason.clone(),
-    })
-    .await?;
-    ctx.reply(Notice::ReasonNoted { id: id.clone() }, Some(id), false)
-        .await?;
-    let notice = Notice::ComplainantReason {
-        id: id.clone(),
-        reason,
-    };
-    ctx.tell_control_room(id, notice.clone()).await?;
-    if let Some(officer) = &c.officer {
-        ctx.tell(officer, Some(id), notice.clone(), true).await?;
-        // The supervisor who was told of the reopening hears why, too.
-        if let Some(up) = ctx.p.directory.person(officer).await?.and_then(|o| o.reports_to) {
-            ctx.tell(&up, Some(id), notice, true).await?;
+    let event = Event::DissatisfactionReason { reason };
+    match transition(ctx.p, id, actor, |_| event.clone()).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_refusal() => {
+            tracing::info!(complaint = %id, "the question for a reason has expired");
+            Ok(false)
         }
+        Err(e) => Err(e),
     }
-    Ok(())
 }

@@ -1,11 +1,9 @@
 //! The control room's commands (only from control-room numbers) and supervisors' messages.
 
 use shikayat_core::catalogue::{Action, Line, Notice};
-use shikayat_core::command::{Command, Outbound};
 use shikayat_core::complaint::Actor;
 use shikayat_core::inbound::Body;
 use shikayat_core::lifecycle::Event;
-use shikayat_core::ports::PortError;
 use shikayat_core::ComplaintId;
 
 use crate::intake::text_of;
@@ -60,69 +58,51 @@ pub(crate) async fn supervisor(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
     }
 }
 
+/// The same choice of officer and deadline as the relay's routing (`desk::assignment`); the
+/// rules forward it and confirm to the operator.
 async fn assign(ctx: &mut Ctx<'_>, id: &ComplaintId, department: &str) -> Result<(), RouterError> {
     let p = ctx.p;
     let Some(dep) = p.config.department(department) else {
         return ctx.reply(Notice::ControlRoomHelp, Some(id), true).await;
     };
-    let Some(officer) = p.directory.officers_of(&dep.id).await?.into_iter().next() else {
+    let Some((officer, due_at)) = shikayat_desk::assignment(p, dep, None, false).await? else {
         let why = format!("no officer for {}", dep.id);
-        return ctx
-            .reply(
-                Notice::Unassigned {
-                    id: id.clone(),
-                    subject: String::new(),
-                    why,
-                },
-                Some(id),
-                true,
-            )
-            .await;
+        let notice = Notice::Unassigned {
+            id: id.clone(),
+            subject: String::new(),
+            why,
+        };
+        return ctx.reply(notice, Some(id), true).await;
     };
-    let sla = dep.sla()?;
-    let due_at = ctx.now + chrono::Duration::from_std(sla).unwrap_or(chrono::Duration::days(7));
     let event = Event::Forward {
         department: dep.id.clone(),
-        officer: officer.phone.clone(),
+        officer,
         due_at,
     };
     match transition(p, id, Actor::ControlRoom(ctx.who.clone()), |_| event.clone()).await {
-        Ok(_) => {}
-        Err(RouterError::Core(e)) => {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_refusal() && !is_unknown(&e) => {
             tracing::info!(complaint = %id, error = %e, "assign refused");
-            return ctx.reply(Notice::NotAllowed, Some(id), true).await;
+            ctx.reply(Notice::NotAllowed, Some(id), true).await
         }
-        Err(e) => return Err(e),
+        Err(e) => Err(e),
     }
-    let fwd = Command::ForwardComplaint { id: id.clone() };
-    p.queue
-        .send(&Outbound::relay(format!("forward:{id}:{}", ctx.m.wamid), fwd))
-        .await?;
-    ctx.reply(
-        Notice::Assigned {
-            id: id.clone(),
-            department: dep.id.clone(),
-        },
-        Some(id),
-        true,
-    )
-    .await
+}
+
+/// A number that does not exist is answered as such by the router (`NoSuchComplaint`).
+fn is_unknown(e: &RouterError) -> bool {
+    matches!(e, RouterError::Desk(shikayat_desk::DeskError::NoSuchComplaint(_)))
 }
 
 async fn reject(ctx: &mut Ctx<'_>, id: &ComplaintId, reason: &str) -> Result<(), RouterError> {
     let event = Event::Reject {
         reason: reason.to_string(),
     };
-    let (c, _) = match transition(ctx.p, id, Actor::ControlRoom(ctx.who.clone()), |_| event.clone()).await {
-        Ok(x) => x,
-        Err(RouterError::Core(_)) => return ctx.reply(Notice::NotAllowed, Some(id), true).await,
-        Err(e) => return Err(e),
-    };
-    let notice = Notice::Rejected {
-        id: id.clone(),
-        reason: reason.to_string(),
-    };
-    ctx.tell(&c.complainant, Some(id), notice, false).await
+    match transition(ctx.p, id, Actor::ControlRoom(ctx.who.clone()), |_| event.clone()).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_refusal() && !is_unknown(&e) => ctx.reply(Notice::NotAllowed, Some(id), true).await,
+        Err(e) => Err(e),
+    }
 }
 
 /// The note as written: everything after the verb and the number, line breaks kept.
@@ -142,20 +122,17 @@ async fn note(ctx: &mut Ctx<'_>, id: &ComplaintId, text: &str) -> Result<(), Rou
         text: text.to_string(),
     };
     match transition(ctx.p, id, Actor::ControlRoom(ctx.who.clone()), |_| event.clone()).await {
-        Ok(_) => {
-            ctx.reply(Notice::NoteAdded { id: id.clone() }, Some(id), true)
-                .await
-        }
-        Err(RouterError::Core(_)) | Err(RouterError::Port(PortError::NotFound(_))) => {
-            ctx.reply(Notice::NotAllowed, Some(id), true).await
-        }
+        Ok(_) => Ok(()),
+        Err(e) if e.is_refusal() && !is_unknown(&e) => ctx.reply(Notice::NotAllowed, Some(id), true).await,
         Err(e) => Err(e),
     }
 }
 
 async fn lookup(ctx: &mut Ctx<'_>, id: &ComplaintId) -> Result<(), RouterError> {
     let Some(c) = ctx.p.complaints.get(id).await? else {
-        return ctx.reply(Notice::NotAllowed, Some(id), true).await;
+        return ctx
+            .reply(Notice::NoSuchComplaint { id: id.clone() }, Some(id), true)
+            .await;
     };
     let timeline = ctx.p.complaints.timeline(id).await?;
     let text = shikayat_core::catalogue::lookup(&c, &timeline, &ctx.p.config);

@@ -10,25 +10,41 @@ mod officer;
 
 use shikayat_core::catalogue::Notice;
 use shikayat_core::command::{Command, Outbound};
-use shikayat_core::complaint::{Actor, Complaint, TimelineEntry};
+use shikayat_core::complaint::{Actor, Complaint};
 use shikayat_core::config::Role;
 use shikayat_core::conversation::Conversation;
 use shikayat_core::inbound::{InboundEvent, InboundMessage, StatusUpdate};
 use shikayat_core::lifecycle::Event;
-use shikayat_core::ports::{PortError, Ports, SendError, TransitionError};
+use shikayat_core::ports::{PortError, Ports, SendError};
 use shikayat_core::{ComplaintId, CoreError, Phone};
+use shikayat_desk::DeskError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum RouterError {
     #[error(transparent)]
-    Port(#[from] PortError),
-    #[error(transparent)]
-    Core(#[from] CoreError),
-    #[error(transparent)]
-    Notify(#[from] shikayat_notifier::NotifyError),
+    Desk(#[from] DeskError),
     #[error("whatsapp: {0}")]
     Send(SendError),
+}
+
+impl From<PortError> for RouterError {
+    fn from(e: PortError) -> Self {
+        RouterError::Desk(e.into())
+    }
+}
+
+impl From<CoreError> for RouterError {
+    fn from(e: CoreError) -> Self {
+        RouterError::Desk(e.into())
+    }
+}
+
+impl RouterError {
+    /// A step the rules refused: answered to the sender, never retried.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, RouterError::Desk(e) if e.is_refusal())
+    }
 }
 
 /// Handles one inbound event; safe to call again with the same event.
@@ -41,10 +57,63 @@ pub async fn handle(p: &Ports, event: &InboundEvent) -> Result<(), RouterError> 
                 tracing::info!(wamid = %m.wamid, "duplicate delivery ignored");
                 return Ok(());
             }
-            message(p, m).await?;
+            match message(p, m).await {
+                Ok(()) => {}
+                // Refused is an answer, not a retry: the sender hears it and the event completes.
+                Err(e) if e.is_refusal() => {
+                    tracing::info!(error = %e, "refused");
+                    let who = Phone::new(&m.sender.key());
+                    let official = p.directory.person(&who).await?.is_some();
+                    let notice = match &e {
+                        RouterError::Desk(DeskError::NoSuchComplaint(_)) => match refused_number(p, m) {
+                            Some(id) => Notice::NoSuchComplaint { id },
+                            None => Notice::NotAllowed,
+                        },
+                        _ => Notice::NotAllowed,
+                    };
+                    let out = reply_command(&m.wamid, &who, None, notice, official);
+                    p.queue.send(&out).await?;
+                }
+                Err(e) => return Err(e),
+            }
             p.messages.mark_done(&key).await?;
             Ok(())
         }
+    }
+}
+
+/// The complaint number a refused message named, for the answer.
+fn refused_number(p: &Ports, m: &InboundMessage) -> Option<ComplaintId> {
+    let code = &p.config.district.code;
+    match &m.body {
+        shikayat_core::inbound::Body::Interactive { id, .. }
+        | shikayat_core::inbound::Body::TemplateButton { payload: id, .. } => ComplaintId::find_in(id, code),
+        _ => intake::text_of(m).and_then(|t| ComplaintId::find_in(t, code)),
+    }
+}
+
+/// A reply that changes no state: keyed by the inbound message, so a redelivery sends it once.
+fn reply_command(
+    wamid: &str,
+    to: &Phone,
+    complaint: Option<&ComplaintId>,
+    notice: Notice,
+    official: bool,
+) -> Outbound {
+    let key = format!(
+        "tell:{wamid}:{}:{}",
+        to.as_str(),
+        shikayat_desk::notice_kind(&notice)
+    );
+    let cmd = Command::Tell {
+        to: to.clone(),
+        complaint: complaint.cloned(),
+        notice,
+    };
+    if official {
+        Outbound::relay(key, cmd)
+    } else {
+        Outbound::notify(key, cmd)
     }
 }
 
@@ -91,64 +160,28 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Tell a citizen (notify queue) or an official (relay queue); the key makes it once-only.
-    pub async fn tell(
-        &self,
-        to: &Phone,
-        complaint: Option<&ComplaintId>,
-        notice: Notice,
-        official: bool,
-    ) -> Result<(), RouterError> {
-        let key = format!(
-            "tell:{}:{}:{}",
-            self.m.wamid,
-            to.as_str(),
-            shikayat_notifier::notice_kind(&notice)
-        );
-        let cmd = Command::Tell {
-            to: to.clone(),
-            complaint: complaint.cloned(),
-            notice,
-        };
-        let out = if official {
-            Outbound::relay(key, cmd)
-        } else {
-            Outbound::notify(key, cmd)
-        };
-        self.p.queue.send(&out).await?;
-        Ok(())
-    }
-
+    /// A reply that changes no state (a welcome, a status answer, a question); anything a state
+    /// change causes goes through its transition's outbox instead.
     pub async fn reply(
         &self,
         notice: Notice,
         complaint: Option<&ComplaintId>,
         official: bool,
     ) -> Result<(), RouterError> {
-        self.tell(&self.who.clone(), complaint, notice, official).await
-    }
-
-    pub async fn tell_control_room(&self, id: &ComplaintId, notice: Notice) -> Result<(), RouterError> {
-        for cr in self.p.directory.with_role(Role::ControlRoom).await? {
-            self.tell(&cr.phone, Some(id), notice.clone(), true).await?;
-        }
+        let out = reply_command(&self.m.wamid, &self.who, complaint, notice, official);
+        self.p.queue.send(&out).await?;
         Ok(())
     }
 }
 
-/// `ports::transition` with the router's error.
+/// `desk::transition` with the router's error.
 pub(crate) async fn transition(
     p: &Ports,
     id: &ComplaintId,
     actor: Actor,
     event: impl Fn(&Complaint) -> Event,
-) -> Result<(Complaint, TimelineEntry), RouterError> {
-    shikayat_core::ports::transition(p, id, actor, event)
-        .await
-        .map_err(|e| match e {
-            TransitionError::Port(e) => RouterError::Port(e),
-            TransitionError::Lifecycle(e) => RouterError::Core(e),
-        })
+) -> Result<Complaint, RouterError> {
+    Ok(shikayat_desk::transition(p, id, actor, event).await?)
 }
 
 /// Delivery statuses update the outbound log; a permanent failure is recorded on the complaint
@@ -162,7 +195,7 @@ async fn status(p: &Ports, s: &StatusUpdate) -> Result<(), RouterError> {
     };
     if s.status == shikayat_core::inbound::DeliveryStatus::Failed {
         let detail = s.error_detail.clone().unwrap_or_else(|| "failed".into());
-        shikayat_notifier::deliver::record_failure(
+        shikayat_desk::record_failure(
             p,
             &format!("status:{}", s.wamid),
             &rec.to,

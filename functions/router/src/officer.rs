@@ -3,7 +3,6 @@
 
 use chrono::Duration;
 use shikayat_core::catalogue::{Action, Line, Notice};
-use shikayat_core::command::{Command, Outbound};
 use shikayat_core::complaint::{Actor, Status};
 use shikayat_core::conversation::{is_pending_request, match_officer_message, Draft, Pending};
 use shikayat_core::inbound::{Body, InboundMessage};
@@ -52,45 +51,25 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
     }
 }
 
+/// The rules send the full details once accepted, and tell the control room of a decline.
 async fn accept(ctx: &mut Ctx<'_>, id: &ComplaintId) -> Result<(), RouterError> {
     match transition(ctx.p, id, Actor::Officer(ctx.who.clone()), |_| Event::Accept).await {
-        Ok(_) => {}
-        Err(RouterError::Core(e)) => {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_refusal() => {
             tracing::info!(complaint = %id, error = %e, "accept refused");
-            return ctx.reply(Notice::NotAllowed, Some(id), true).await;
+            ctx.reply(Notice::NotAllowed, Some(id), true).await
         }
-        Err(e) => return Err(e),
+        Err(e) => Err(e),
     }
-    let cmd = Command::SendDetails { id: id.clone() };
-    ctx.p
-        .queue
-        .send(&Outbound::relay(format!("details:{id}:{}", ctx.m.wamid), cmd))
-        .await?;
-    Ok(())
 }
 
 async fn decline(ctx: &mut Ctx<'_>, id: &ComplaintId) -> Result<(), RouterError> {
-    let (c, _) = match transition(ctx.p, id, Actor::Officer(ctx.who.clone()), |_| {
-        Event::NotMyDepartment { reason: None }
-    })
-    .await
-    {
-        Ok(x) => x,
-        Err(RouterError::Core(_)) => return ctx.reply(Notice::NotAllowed, Some(id), true).await,
-        Err(e) => return Err(e),
-    };
-    let why = "अधिकारी: मेरा विभाग नहीं / officer: not my department".to_string();
-    ctx.tell_control_room(
-        id,
-        Notice::Unassigned {
-            id: id.clone(),
-            subject: c.subject(200),
-            why,
-        },
-    )
-    .await?;
-    ctx.reply(Notice::Declined { id: id.clone() }, Some(id), true)
-        .await
+    let event = Event::NotMyDepartment { reason: None };
+    match transition(ctx.p, id, Actor::Officer(ctx.who.clone()), |_| event.clone()).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_refusal() => ctx.reply(Notice::NotAllowed, Some(id), true).await,
+        Err(e) => Err(e),
+    }
 }
 
 /// A report message: find its complaint, or hold it and ask which.
@@ -130,8 +109,10 @@ async fn report(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
 }
 
 async fn report_part(ctx: &mut Ctx<'_>, id: &ComplaintId, m: &InboundMessage) -> Result<(), RouterError> {
-    let Some(c) = ctx.p.complaints.get(id).await? else {
-        return ctx.reply(Notice::NotAllowed, None, true).await;
+    let c = match shikayat_desk::load(ctx.p, id).await {
+        Ok(c) => c,
+        Err(e) if e.is_refusal() => return ctx.reply(Notice::NotAllowed, None, true).await,
+        Err(e) => return Err(e.into()),
     };
     if c.officer.as_ref() != Some(&ctx.who) || !matches!(c.status, Status::Forwarded | Status::Reported) {
         // Only the assigned officer reports, and only while a report is awaited.
@@ -147,7 +128,7 @@ async fn report_part(ctx: &mut Ctx<'_>, id: &ComplaintId, m: &InboundMessage) ->
         Err(e) => return Err(e),
     };
     let settles_at = ctx.now + Duration::seconds(i64::from(ctx.p.settings.settle_seconds));
-    let first = c.status == Status::Forwarded;
+    // The rules acknowledge the first part and schedule the settle check.
     let event = Event::ReportPart {
         wamid: m.wamid.clone(),
         detail: d,
@@ -158,18 +139,5 @@ async fn report_part(ctx: &mut Ctx<'_>, id: &ComplaintId, m: &InboundMessage) ->
         complaint: id.clone(),
         settles_at,
     });
-    if first {
-        ctx.reply(Notice::ReportReceived { id: id.clone() }, Some(id), true)
-            .await?;
-    }
-    let cmd = Outbound::relay(
-        format!("settle-report:{id}:{}", m.wamid),
-        Command::SettleReport {
-            id: id.clone(),
-            settles_at: Some(settles_at),
-        },
-    )
-    .delayed(ctx.p.settings.settle_seconds);
-    ctx.p.queue.send(&cmd).await?;
     Ok(())
 }

@@ -236,6 +236,20 @@ impl ComplaintStore for SqliteStore {
         Ok(())
     }
 
+    async fn clear_outbox(&self, id: &ComplaintId, version: u64) -> PortResult<()> {
+        let id = id.as_str().to_string();
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "UPDATE complaints SET doc = json_remove(doc, '$.outbox') WHERE id = ?1 AND version = ?2",
+                    params![id, version],
+                )
+                .map_err(db_err)
+            })
+            .await?;
+        Ok(())
+    }
+
     async fn timeline(&self, id: &ComplaintId) -> PortResult<Vec<TimelineEntry>> {
         let id = id.as_str().to_string();
         self.db

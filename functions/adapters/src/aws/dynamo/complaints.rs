@@ -34,7 +34,7 @@ use shikayat_core::complaint::{Complaint, TimelineEntry};
 use shikayat_core::ids::{ComplaintId, Phone};
 use shikayat_core::ports::{ComplaintStore, PortError, PortResult};
 
-use super::{build_err, doc, get_n, index, n, put_opt, s, to_json, ts, DynamoStore, Item};
+use super::{build_err, doc, get_n, get_s, index, n, put_opt, s, to_json, ts, DynamoStore, Item};
 use crate::aws::error::port_err;
 
 /// One write carries the complaint and at most this many timeline entries (DynamoDB allows 100
@@ -94,6 +94,11 @@ fn item_of(c: &Complaint, version: u64) -> PortResult<Item> {
             item.insert("officer_due".into(), s(format!("{due}#{}", c.id)));
         }
     }
+    // The outbox is its own attribute, so that clearing it is one small update (`clear_outbox`).
+    if !stored.outbox.is_empty() {
+        item.insert("outbox".into(), s(to_json(&stored.outbox, "outbox")?));
+        stored.outbox.clear();
+    }
     item.insert("doc".into(), s(to_json(&stored, "complaint")?));
     Ok(item)
 }
@@ -103,6 +108,10 @@ fn decode(item: &Item) -> PortResult<Complaint> {
     let mut c: Complaint = doc(item, "complaint")?;
     if let Some(v) = get_n(item, "version") {
         c.version = v;
+    }
+    if let Some(raw) = get_s(item, "outbox") {
+        c.outbox = serde_json::from_str(raw)
+            .map_err(|e| PortError::Permanent(format!("complaint {}: bad outbox JSON: {e}", c.id)))?;
     }
     Ok(c)
 }
@@ -268,6 +277,25 @@ impl ComplaintStore for DynamoStore {
                 )),
                 None => PortError::NotFound(format!("complaint {}", c.id)),
             }),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn clear_outbox(&self, id: &ComplaintId, version: u64) -> PortResult<()> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(self.names.complaints())
+            .key("id", s(id.as_str()))
+            .update_expression("REMOVE outbox")
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(version))
+            .send()
+            .await
+            .map_err(|e| port_err("clear outbox", e));
+        match out {
+            // Written again since: that write replaced the outbox, after sending this one.
+            Ok(_) | Err(PortError::Conflict(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }

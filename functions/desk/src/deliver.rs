@@ -2,17 +2,48 @@
 //! media uploaded first, pacing per person, resuming a retried command without resending what
 //! already went, and permanent failures recorded on the complaint and told to the control room.
 
-use shikayat_core::catalogue::Notice;
-use shikayat_core::command::{Command, Outbound};
+use shikayat_core::catalogue::{render, Notice};
 use shikayat_core::complaint::Actor;
 use shikayat_core::config::Role;
 use shikayat_core::inbound::DeliveryStatus;
 use shikayat_core::lifecycle::Event;
 use shikayat_core::outbound::{MediaSource, OutboundMessage, Rendered};
-use shikayat_core::ports::{transition, OutboundRecord, PortError, Ports, SendError, TransitionError};
+use shikayat_core::ports::{OutboundRecord, Ports, SendError};
 use shikayat_core::{ComplaintId, Phone};
 
-use crate::NotifyError;
+use crate::outbox::transition;
+use crate::{DeskError, DeskResult};
+
+/// Renders a notice and delivers it to one person: the `tell` command of either consumer.
+pub async fn tell(
+    p: &Ports,
+    key: &str,
+    to: &Phone,
+    complaint: Option<&ComplaintId>,
+    notice: &Notice,
+) -> DeskResult<Delivered> {
+    let rendered = render(notice, &p.config);
+    let kind = notice_kind(notice);
+    deliver(
+        p,
+        Delivery {
+            key,
+            to,
+            complaint,
+            kind: &kind,
+            rendered,
+        },
+    )
+    .await
+}
+
+/// The notice's serde tag (`registered`, `welcome` …): one name per notice, no second list.
+pub fn notice_kind(n: &Notice) -> String {
+    serde_json::to_value(n)
+        .ok()
+        .and_then(|v| v.get("notice").and_then(|k| k.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "notice".into())
+}
 
 /// How a delivery ended when it did not need a retry.
 #[derive(Debug, PartialEq)]
@@ -33,7 +64,7 @@ pub struct Delivery<'a> {
     pub rendered: Rendered,
 }
 
-pub async fn deliver(p: &Ports, d: Delivery<'_>) -> Result<Delivered, NotifyError> {
+pub async fn deliver(p: &Ports, d: Delivery<'_>) -> DeskResult<Delivered> {
     let now = p.clock.now();
     let conv = p.conversations.get(d.to).await?;
     let (messages, via_template) = if conv.window_open(now) && !d.rendered.free_form.is_empty() {
@@ -75,7 +106,7 @@ pub async fn deliver(p: &Ports, d: Delivery<'_>) -> Result<Delivered, NotifyErro
                 return Box::pin(deliver(p, Delivery { rendered, ..d })).await;
             }
             Err(SendError::Permanent { code, detail }) => return fail(p, &d, code, detail).await,
-            Err(e @ SendError::Retryable { .. }) => return Err(NotifyError::Send(e)),
+            Err(e @ SendError::Retryable { .. }) => return Err(DeskError::Send(e)),
         };
         p.messages
             .record_outbound(&OutboundRecord {
@@ -95,7 +126,7 @@ pub async fn deliver(p: &Ports, d: Delivery<'_>) -> Result<Delivered, NotifyErro
     Ok(Delivered::Sent(wamids))
 }
 
-async fn upload_if_stored(p: &Ports, msg: &OutboundMessage) -> Result<OutboundMessage, NotifyError> {
+async fn upload_if_stored(p: &Ports, msg: &OutboundMessage) -> DeskResult<OutboundMessage> {
     let OutboundMessage::Media {
         kind,
         media: MediaSource::Stored { key },
@@ -119,7 +150,7 @@ async fn upload_if_stored(p: &Ports, msg: &OutboundMessage) -> Result<OutboundMe
         .whatsapp
         .upload_media(bytes, &mime, &name)
         .await
-        .map_err(NotifyError::Send)?;
+        .map_err(DeskError::Send)?;
     Ok(OutboundMessage::Media {
         kind: *kind,
         media: MediaSource::Uploaded { id },
@@ -131,12 +162,7 @@ async fn upload_if_stored(p: &Ports, msg: &OutboundMessage) -> Result<OutboundMe
 
 /// Records a permanent failure on the complaint and tells the control room — unless the
 /// failed recipient is the control room itself (no loop).
-async fn fail(
-    p: &Ports,
-    d: &Delivery<'_>,
-    code: Option<i64>,
-    detail: String,
-) -> Result<Delivered, NotifyError> {
+async fn fail(p: &Ports, d: &Delivery<'_>, code: Option<i64>, detail: String) -> DeskResult<Delivered> {
     tracing::warn!(to = %d.to, code, %detail, kind = d.kind, "delivery failed for good");
     record_failure(p, d.key, d.to, d.complaint, code, &detail).await?;
     Ok(Delivered::Failed { code, detail })
@@ -149,7 +175,7 @@ pub async fn record_failure(
     complaint: Option<&ComplaintId>,
     code: Option<i64>,
     detail: &str,
-) -> Result<(), NotifyError> {
+) -> DeskResult<()> {
     let Some(id) = complaint else { return Ok(()) };
     let marker = format!("failed:{key}:{}", to.as_str());
     if p.messages.is_done(&marker).await? {
@@ -161,36 +187,21 @@ pub async fn record_failure(
         code.map(|c| c.to_string()).unwrap_or_default(),
         detail
     );
-    match transition(p, id, Actor::System, |_| Event::DeliveryFailed {
-        detail: what.clone(),
-    })
-    .await
-    {
-        Ok(_) | Err(TransitionError::Port(PortError::NotFound(_))) => {}
-        Err(TransitionError::Port(e)) => return Err(e.into()),
-        Err(TransitionError::Lifecycle(e)) => return Err(e.into()),
-    }
-    let is_control_room = p
+    let to_control_room = p
         .directory
         .person(to)
         .await?
         .is_some_and(|x| x.role == Role::ControlRoom);
-    if !is_control_room {
-        for cr in p.directory.with_role(Role::ControlRoom).await? {
-            let notice = Notice::DeliveryFailed {
-                id: id.clone(),
-                who: to.masked(),
-                code: code.unwrap_or(0),
-            };
-            let cmd = Command::Tell {
-                to: cr.phone.clone(),
-                complaint: Some(id.clone()),
-                notice,
-            };
-            p.queue
-                .send(&Outbound::relay(format!("{marker}:{}", cr.phone.as_str()), cmd))
-                .await?;
-        }
+    // The control room is told through the transition's outbox (`rules`), with the record.
+    let event = Event::DeliveryFailed {
+        detail: what,
+        who: to.masked(),
+        code: code.unwrap_or(0),
+        to_control_room,
+    };
+    match transition(p, id, Actor::System, |_| event.clone()).await {
+        Ok(_) | Err(DeskError::NoSuchComplaint(_)) => {}
+        Err(e) => return Err(e),
     }
     p.messages.mark_done(&marker).await?;
     Ok(())
