@@ -8,5 +8,6 @@ mod harness;
 mod inbound_types;
 mod lambda_events;
 mod lifecycle;
+mod outbox;
 mod robustness;
 mod stack;

@@ -47,9 +47,16 @@ pub struct Conversation {
     pub draft: Option<Draft>,
     pub report_draft: Option<Draft>,
     pub pending: Option<Pending>,
+    /// The citizen's latest complaints, newest first (at most `RECENT`): which one a message
+    /// joins is decided from these, read by id with strong consistency, never from an index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<ComplaintId>,
     /// Written conditionally on this (no lost updates when two events race).
     pub version: u64,
 }
+
+/// How many of a citizen's complaints their conversation remembers.
+pub const RECENT: usize = 5;
 
 impl Conversation {
     pub fn new(phone: Phone) -> Self {
@@ -59,8 +66,16 @@ impl Conversation {
             draft: None,
             report_draft: None,
             pending: None,
+            recent: Vec::new(),
             version: 0,
         }
+    }
+
+    /// Remembers a new complaint of this citizen, newest first.
+    pub fn remember(&mut self, id: ComplaintId) {
+        self.recent.retain(|x| *x != id);
+        self.recent.insert(0, id);
+        self.recent.truncate(RECENT);
     }
 
     pub fn window_open(&self, now: DateTime<Utc>) -> bool {

@@ -87,7 +87,14 @@ pub async fn deliver(p: &Ports, d: Delivery<'_>) -> DeskResult<Delivered> {
             wamids.push(done.wamid);
             continue;
         }
-        let msg = upload_if_stored(p, &out.message).await?;
+        let msg = match upload_if_stored(p, &out.message).await {
+            Ok(msg) => msg,
+            // Meta will never take this file (type or size): recorded and told, not retried.
+            Err(DeskError::Send(SendError::Permanent { code, detail })) => {
+                return fail(p, &d, code, detail).await
+            }
+            Err(e) => return Err(e),
+        };
         let wait = p.pacer.reserve(d.to, p.settings.pair_interval);
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;

@@ -69,13 +69,38 @@ async fn status(ctx: &mut Ctx<'_>, id: Option<ComplaintId>) -> Result<(), Router
     ctx.reply(notice, None, false).await
 }
 
+/// The citizen's latest complaints, newest first, read by id (strongly consistent): a burst of
+/// photos must not become two complaints because an index had not caught up. A conversation
+/// from before `recent` existed falls back to the index once.
+async fn recent(ctx: &Ctx<'_>) -> Result<Vec<Complaint>, RouterError> {
+    if ctx.conv.recent.is_empty() {
+        return Ok(ctx.p.complaints.by_complainant(&ctx.who).await?);
+    }
+    let mut out = Vec::new();
+    for id in &ctx.conv.recent {
+        if let Some(c) = ctx.p.complaints.get(id).await? {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// Messages held while "same complaint or new?" waits for its answer, at most.
+const MAX_HELD: usize = 20;
+
 /// Complaint content: joins the open burst, asks about the open complaint, or registers.
 async fn content(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
-    let mine = ctx.p.complaints.by_complainant(&ctx.who).await?;
+    let mine = recent(ctx).await?;
     if let Some(done) = mine.iter().find(|c| c.has_wamid(&ctx.m.wamid)) {
         // Processed before a crash: send whatever that step still owes, decide nothing again.
         shikayat_desk::load(ctx.p, &done.id).await?;
         return Ok(());
+    }
+    // A draft whose complaint was never written (a crash between the two writes) is dropped.
+    if let Some(d) = &ctx.conv.draft {
+        if !mine.iter().any(|c| c.id == d.complaint) {
+            ctx.conv.draft = None;
+        }
     }
     let latest_open = mine.iter().find(|c| c.status.is_open()).map(|c| c.id.clone());
     match place_citizen_content(ctx.conv, latest_open.as_ref(), ctx.now) {
@@ -83,8 +108,27 @@ async fn content(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
         Placement::AskSameOrNew(id) => {
             if let Some(Pending::SameOrNew { complaint, held }) = &mut ctx.conv.pending {
                 if *complaint == id {
-                    held.push(ctx.m.clone());
-                    return Ok(());
+                    if held.len() < MAX_HELD {
+                        held.push(ctx.m.clone());
+                        return Ok(());
+                    }
+                    // Past the cap the question is asked again rather than the record growing
+                    // without bound (it is read and rewritten on every message).
+                    let subject = mine
+                        .iter()
+                        .find(|c| c.id == id)
+                        .map(|c| c.subject(80))
+                        .unwrap_or_default();
+                    return ctx
+                        .reply(
+                            Notice::SameOrNew {
+                                id: id.clone(),
+                                subject,
+                            },
+                            Some(&id),
+                            false,
+                        )
+                        .await;
                 }
             }
             ctx.conv.pending = Some(Pending::SameOrNew {
@@ -120,6 +164,14 @@ async fn register(ctx: &mut Ctx<'_>, messages: &[InboundMessage]) -> Result<(), 
     let seq = p.complaints.next_sequence(&p.config.district.code, year).await?;
     let id = ComplaintId::new(&p.config.district.code, year, seq);
     let settles_at = settle(ctx);
+    // The conversation learns the number before the complaint is written: a retry after a crash
+    // in between finds it by id, never by an index that may lag (at worst a number is skipped).
+    ctx.conv.remember(id.clone());
+    ctx.conv.draft = Some(Draft {
+        complaint: id.clone(),
+        settles_at,
+    });
+    p.conversations.put(ctx.conv).await?;
     let mut c = Complaint::new(id.clone(), ctx.who.clone(), ctx.m.sender.name.clone(), ctx.now);
     let mut timeline = vec![TimelineEntry {
         at: ctx.now,

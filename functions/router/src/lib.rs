@@ -19,6 +19,7 @@ use shikayat_core::ports::{PortError, Ports, SendError};
 use shikayat_core::{ComplaintId, CoreError, Phone};
 use shikayat_desk::DeskError;
 use thiserror::Error;
+use tracing::Instrument;
 
 #[derive(Debug, Error)]
 pub enum RouterError {
@@ -119,16 +120,29 @@ fn reply_command(
 
 async fn message(p: &Ports, m: &InboundMessage) -> Result<(), RouterError> {
     let who = Phone::new(&m.sender.key());
+    if who.as_str().is_empty() {
+        // No number and no user id: there is nobody to register a complaint for or to answer.
+        tracing::warn!("message from a sender with no number or user id ignored");
+        return Ok(());
+    }
+    let role = p.directory.person(&who).await?.map(|x| x.role);
+    // Instrumented, not entered: a span held across an await lends its context to other tasks.
+    let span = tracing::info_span!("message", from = %who.masked(), role = role.map(|r| r.as_str()).unwrap_or("citizen"));
+    handle_message(p, m, who, role).instrument(span).await
+}
+
+async fn handle_message(
+    p: &Ports,
+    m: &InboundMessage,
+    who: Phone,
+    role: Option<Role>,
+) -> Result<(), RouterError> {
     let now = p.clock.now();
     let mut conv = p.conversations.get(&who).await?;
     conv.last_inbound_at = Some(conv.last_inbound_at.map_or(now, |t| t.max(now)));
     // The window is recorded before any reply is queued: a consumer may send the reply before
     // this handler finishes, and must see the window open.
     p.conversations.put(&mut conv).await?;
-    let role = p.directory.person(&who).await?.map(|x| x.role);
-    let span =
-        tracing::info_span!("message", from = %who, role = role.map(|r| r.as_str()).unwrap_or("citizen"));
-    let _enter = span.enter();
     let mut ctx = Ctx {
         p,
         who,
