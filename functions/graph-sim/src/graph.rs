@@ -12,6 +12,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::faults::Fault;
 use crate::state::{ext_for, is_bsuid, new_wamid, normalize_user, MediaItem};
 use crate::types::{MediaRequest, RejectedSend, SentMessage};
 use crate::validate::{validate_send, GraphErr};
@@ -50,6 +51,15 @@ impl GraphSim {
         let scheme = parts.next().unwrap_or("");
         let token = parts.next().unwrap_or("").trim();
         scheme.eq_ignore_ascii_case("bearer") && token == self.inner.cfg.access_token
+    }
+
+    /// Draws from the fault plan for one Graph call.
+    fn fault(&self, what: &str) -> Option<Fault> {
+        let fault = self.inner.lock().faults.draw();
+        if let Some(f) = fault {
+            tracing::debug!(what, fault = ?f, "graph-sim injected a fault");
+        }
+        fault
     }
 
     fn note_media_request(&self, media_id: &str, what: &str, authorized: bool) {
@@ -183,6 +193,13 @@ async fn send_message(
         let err = GraphErr::invalid("The request body must be a JSON object.");
         return sim.reject(&to_hint, err, request);
     }
+    if let Some(fault) = sim.fault("messages") {
+        // An answered fault is a refused send, as with `fail_next_sends`; a drop answers nothing.
+        return match fault.error() {
+            Some(err) => sim.reject(&to_hint, err, request),
+            None => fault.response(),
+        };
+    }
     // Mark-as-read (optionally with a typing indicator) shares the endpoint.
     if request.get("status").and_then(Value::as_str) == Some("read") {
         let Some(id) = request.get("message_id").and_then(Value::as_str) else {
@@ -234,6 +251,9 @@ async fn upload_media(
     if !authorized {
         sim.note_media_request("", "upload", false);
         return GraphErr::auth().into_response();
+    }
+    if let Some(fault) = sim.fault("upload") {
+        return fault.response();
     }
     if !valid_version(&version) {
         return bad_version(&version).into_response();
@@ -324,10 +344,14 @@ async fn lookup_media(
     headers: HeaderMap,
 ) -> Response {
     let authorized = sim.authorized(&headers);
-    sim.note_media_request(&id, "lookup", authorized);
     if !authorized {
+        sim.note_media_request(&id, "lookup", false);
         return GraphErr::auth().into_response();
     }
+    if let Some(fault) = sim.fault("lookup") {
+        return fault.response();
+    }
+    sim.note_media_request(&id, "lookup", true);
     if !valid_version(&version) {
         return bad_version(&version).into_response();
     }
@@ -372,10 +396,14 @@ async fn delete_media(
 
 async fn download_media(State(sim): State<GraphSim>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let authorized = sim.authorized(&headers);
-    sim.note_media_request(&id, "download", authorized);
     if !authorized {
+        sim.note_media_request(&id, "download", false);
         return GraphErr::auth().into_response();
     }
+    if let Some(fault) = sim.fault("download") {
+        return fault.response();
+    }
+    sim.note_media_request(&id, "download", true);
     media_bytes(&sim, &id)
 }
 

@@ -7,6 +7,7 @@
 
 mod config;
 mod escape;
+mod faults;
 mod graph;
 mod sandbox;
 mod state;
@@ -27,6 +28,7 @@ use chrono::Utc;
 use tokio::sync::Notify;
 
 pub use config::{Persona, SimConfig};
+pub use faults::{FaultCounts, FaultPlan};
 pub use types::{InboundMedia, MediaRequest, RejectedSend, SentMessage, SimError};
 
 use state::{normalize_user, Inner, State};
@@ -180,6 +182,18 @@ impl GraphSim {
         let mut st = self.inner.lock();
         let queue = st.failures.entry(key).or_default();
         queue.extend(std::iter::repeat_n((http_status, code), n));
+    }
+
+    /// From now on, fail a share of `/messages` posts, media uploads, lookups and downloads as
+    /// `plan` says (`FaultPlan::none()` stops). Faulted requests are not recorded as sent or as
+    /// media requests; `faults_injected` counts them.
+    pub fn set_faults(&self, plan: FaultPlan) {
+        self.inner.lock().faults.set(plan);
+    }
+
+    /// Requests failed by the fault plans so far, by kind.
+    pub fn faults_injected(&self) -> FaultCounts {
+        self.inner.lock().faults.counts
     }
 
     /// As if the user's last message was more than 24 hours ago.

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
 use crate::config::SimConfig;
+use crate::faults::Faults;
 use crate::types::{MediaRequest, RejectedSend, SentMessage};
 
 pub(crate) struct Inner {
@@ -63,6 +64,8 @@ pub(crate) struct State {
     /// BSUIDs we minted for phone users, so a send to `recipient: <BSUID>` finds the phone.
     pub bsuid_phone: HashMap<String, String>,
     pub read_marks: Vec<String>,
+    /// The fault plan in force (none by default) and what it injected.
+    pub faults: Faults,
 }
 
 impl State {

@@ -755,3 +755,144 @@ async fn sandbox_shows_templates_with_labels_and_counts_news() {
         .unwrap();
     assert_eq!(log["counts"][PHONE], 2);
 }
+
+/// Every kind of Graph call, with a fresh `reqwest` client each (no pooled connection to reuse).
+async fn graph_calls(graph: &str) -> Vec<(&'static str, Result<(u16, Value), String>)> {
+    let http = reqwest::Client::new();
+    let upload = http
+        .post(format!("{graph}/v25.0/100000000000001/media"))
+        .bearer_auth(TOKEN)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("messaging_product", "whatsapp")
+                .text("type", "image/jpeg")
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(vec![0xFF, 0xD8, 0xFF, 0xD9]),
+                ),
+        );
+    let send = http
+        .post(format!("{graph}/v25.0/100000000000001/messages"))
+        .bearer_auth(TOKEN)
+        .json(&text_to(PHONE, "hello"));
+    let media = format!("{graph}/v25.0/{}", "1234567890123456");
+    let lookup = http.get(media).bearer_auth(TOKEN);
+    let download = http
+        .get(format!("{graph}/media-download/1234567890123456"))
+        .bearer_auth(TOKEN);
+    let mut out = Vec::new();
+    for (what, req) in [
+        ("send", send),
+        ("upload", upload),
+        ("lookup", lookup),
+        ("download", download),
+    ] {
+        let result = async {
+            let resp = req.send().await.map_err(|e| format!("no response: {e:?}"))?;
+            let status = resp.status().as_u16();
+            let body = resp.bytes().await.map_err(|e| format!("no body: {e:?}"))?;
+            Ok((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
+        }
+        .await;
+        out.push((what, result));
+    }
+    out
+}
+
+#[tokio::test]
+async fn fault_plan_fails_sends_and_media_calls_like_meta() {
+    let (sim, graph, _rx) = start(quiet()).await;
+    sim.send_text(PHONE, "hi").await.unwrap();
+
+    sim.set_faults(FaultPlan {
+        server_error: 1.0,
+        seed: 1,
+        ..FaultPlan::none()
+    });
+    for (what, result) in graph_calls(&graph).await {
+        let (status, body) = result.unwrap();
+        assert!(status == 500 || status == 503, "{what}: {status}");
+        assert_eq!(body["error"]["type"], "OAuthException", "{what}: {body}");
+        assert!([131000, 131016].contains(&body["error"]["code"].as_i64().unwrap()));
+        assert!(body["error"]["fbtrace_id"].is_string());
+    }
+
+    sim.set_faults(FaultPlan {
+        rate_limit: 1.0,
+        seed: 2,
+        ..FaultPlan::none()
+    });
+    let mut seen = Vec::new();
+    for _ in 0..8 {
+        for (what, result) in graph_calls(&graph).await {
+            let (status, body) = result.unwrap();
+            let code = body["error"]["code"].as_i64().unwrap();
+            assert!(
+                (status, code) == (429, 130429) || (status, code) == (400, 131056),
+                "{what}: {status} {body}"
+            );
+            seen.push(code);
+        }
+    }
+    assert!(seen.contains(&130429) && seen.contains(&131056), "{seen:?}");
+
+    sim.set_faults(FaultPlan {
+        drop: 1.0,
+        seed: 3,
+        ..FaultPlan::none()
+    });
+    for (what, result) in graph_calls(&graph).await {
+        // No status line the client can read: the connection closes first.
+        let err = result.expect_err(what);
+        assert!(err.starts_with("no response"), "{what}: {err}");
+    }
+
+    // Nothing faulted was sent or served; every fault is counted.
+    assert!(sim.sent_to(PHONE).is_empty());
+    assert!(sim.media_requests().is_empty(), "{:?}", sim.media_requests());
+    let c = sim.faults_injected();
+    assert_eq!(
+        (c.server_error, c.rate_limit + c.pair_rate, c.dropped),
+        (4, 32, 4),
+        "{c:?}"
+    );
+    let refused_sends = sim.rejected().len();
+    assert_eq!(
+        refused_sends,
+        1 + 8,
+        "answered send faults are recorded as refused sends"
+    );
+
+    sim.set_faults(FaultPlan::none());
+    let (status, _) = graph_send(&graph, TOKEN, text_to(PHONE, "hello")).await;
+    assert_eq!(status, 200);
+    assert_eq!(sim.sent_to(PHONE).len(), 1);
+    assert_eq!(sim.faults_injected().total(), 40);
+}
+
+#[tokio::test]
+async fn a_prepared_notification_can_be_redelivered_as_is() {
+    let (sim, graph, rx) = start(quiet()).await;
+    let (wamid, body) = sim
+        .prepare_message(PHONE, json!({"type": "text", "text": {"body": "नल टूटा है"}}))
+        .unwrap();
+    let (photo, photo_body) = sim
+        .prepare_media(PHONE, InboundMedia::image(vec![0xFF, 0xD8, 0xFF, 0xD9], None))
+        .unwrap();
+    assert!(rx.got.lock().unwrap().is_empty(), "prepared, not posted");
+    for _ in 0..3 {
+        let sig = sim.sign(&body);
+        assert_eq!(sim.post_raw(body.clone(), Some(sig)).await.unwrap(), 200);
+    }
+    let sig = sim.sign(&photo_body);
+    assert_eq!(sim.post_raw(photo_body, Some(sig)).await.unwrap(), 200);
+    let got = rx.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 4);
+    assert!(got[..3].iter().all(|(_, b)| b.as_ref() == body.as_slice()));
+    let messages = rx.messages();
+    assert_eq!(messages[0]["id"], wamid.as_str());
+    assert_eq!(messages[3]["id"], photo.as_str());
+    assert!(messages[3]["image"]["id"].is_string());
+    // Preparing counts as the user writing: the window is open.
+    assert_eq!(graph_send(&graph, TOKEN, text_to(PHONE, "ok")).await.0, 200);
+}

@@ -219,7 +219,10 @@ impl GraphSim {
     }
 
     async fn post_envelope(&self, url: &str, envelope: &Envelope) -> Result<(), SimError> {
-        let body = meta_json(envelope);
+        self.post_signed(url, meta_json(envelope)).await
+    }
+
+    async fn post_signed(&self, url: &str, body: Vec<u8>) -> Result<(), SimError> {
         let sig = self.sign(&body);
         match self.post_bytes(url, body, Some(sig)).await? {
             200 => Ok(()),
@@ -230,11 +233,20 @@ impl GraphSim {
     /// Posts any message object from `from`; fills `from`/`id`/`timestamp` when absent.
     pub async fn send_message_json(&self, from: &str, message: Value) -> Result<String, SimError> {
         let url = self.webhook_url()?;
+        let (wamid, body) = self.prepare_message(from, message)?;
+        self.post_signed(&url, body).await?;
+        Ok(wamid)
+    }
+
+    /// The notification `send_message_json` would post, without posting it: the message is
+    /// stamped as sent by `from` now (opening the window) and its wamid and exact bytes returned.
+    /// Post them with `post_raw` and `sign` as often as a test likes, as Meta redelivers one
+    /// notification until it is accepted.
+    pub fn prepare_message(&self, from: &str, message: Value) -> Result<(String, Vec<u8>), SimError> {
         let sender = self.sender(from)?;
         let (wamid, message) = self.stamp(&sender, message)?;
         let envelope = self.envelope(vec![(vec![sender.contact()], vec![message], vec![])]);
-        self.post_envelope(&url, &envelope).await?;
-        Ok(wamid)
+        Ok((wamid, meta_json(&envelope)))
     }
 
     /// One POST carrying all `messages`, spread over `entries` entries (each with its own
@@ -305,6 +317,18 @@ impl GraphSim {
     /// Stores the bytes as a media id (downloadable through the Graph routes) and posts the
     /// media message.
     pub async fn send_media(&self, from: &str, m: InboundMedia) -> Result<String, SimError> {
+        let msg = self.media_message(m)?;
+        self.send_message_json(from, msg).await
+    }
+
+    /// `prepare_message` for media: the bytes are stored as a media id, the notification returned.
+    pub fn prepare_media(&self, from: &str, m: InboundMedia) -> Result<(String, Vec<u8>), SimError> {
+        let msg = self.media_message(m)?;
+        self.prepare_message(from, msg)
+    }
+
+    /// Stores the media and builds its message object.
+    fn media_message(&self, m: InboundMedia) -> Result<Value, SimError> {
         const KINDS: &[&str] = &["image", "video", "audio", "document", "sticker"];
         if !KINDS.contains(&m.kind.as_str()) {
             return Err(SimError::Invalid(format!("unknown media kind {:?}", m.kind)));
@@ -349,7 +373,7 @@ impl GraphSim {
         if let Some(ctx) = &m.context_wamid {
             msg["context"] = self.context(ctx);
         }
-        self.send_message_json(from, msg).await
+        Ok(msg)
     }
 
     pub async fn send_location(
