@@ -2,6 +2,7 @@
 //! posts and observed only through the Graph API calls it makes — as Meta and WhatsApp users.
 
 mod admin;
+mod aws_faults;
 mod control_room;
 mod escalation;
 mod harness;

@@ -6,6 +6,9 @@
 //! `service<TAB>operation<TAB>request bytes<TAB>table or queue` (the last from the JSON body's
 //! first `TableName` or `QueueUrl`, empty for S3; no other part of a body is kept).
 //! `scripts/count-requests.sh` runs complaints through the desk with it and totals the lines.
+//!
+//! With `SHIKAYAT_AWS_FAULTS=<rate>` set, that fraction of DynamoDB and SQS request attempts
+//! fails with a throttling error or a 5xx, as the real services do (see [`super::faults`]).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -14,6 +17,8 @@ use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
+
+use super::faults::{self, FaultStats, InjectFaults, Mix, Service};
 
 /// The variable naming the file request counts are appended to.
 pub const COUNT_REQUESTS_VAR: &str = "SHIKAYAT_COUNT_AWS_REQUESTS";
@@ -49,6 +54,35 @@ impl AwsClients {
     }
 
     pub fn from_conf(shared: &aws_config::SdkConfig) -> Self {
+        let faults = match faults::rate_from_env() {
+            Ok(rate) => rate,
+            Err(e) => {
+                // Loud: a drill that silently runs without faults proves nothing.
+                tracing::error!(error = %e, "not injecting AWS faults");
+                None
+            }
+        };
+        if let Some(rate) = faults {
+            tracing::warn!(
+                rate,
+                "injecting throttling and 5xx faults into DynamoDB and SQS calls"
+            );
+        }
+        Self::build(shared, faults.map(|rate| (rate, Mix::Both))).0
+    }
+
+    /// Clients whose DynamoDB and SQS attempts fail at `rate` with faults drawn from `mix`, and
+    /// the totals they keep (tests).
+    #[cfg(test)]
+    pub(crate) fn with_faults(
+        shared: &aws_config::SdkConfig,
+        rate: f64,
+        mix: Mix,
+    ) -> (Self, Option<Arc<FaultStats>>) {
+        Self::build(shared, Some((rate, mix)))
+    }
+
+    fn build(shared: &aws_config::SdkConfig, faults: Option<(f64, Mix)>) -> (Self, Option<Arc<FaultStats>>) {
         // Virtual-hosted buckets (`bucket.host`) do not resolve on a local endpoint such as
         // 127.0.0.1; real S3 prefers them, so path style only when an endpoint is overridden
         // (`AWS_ENDPOINT_URL` shows in the loaded config; the S3-only variable does not).
@@ -60,6 +94,13 @@ impl AwsClients {
         let mut dynamo = aws_sdk_dynamodb::config::Builder::from(shared);
         let mut sqs = aws_sdk_sqs::config::Builder::from(shared);
         let mut secrets = aws_sdk_secretsmanager::config::Builder::from(shared);
+        // The counter reads after every modify hook: a faulted attempt counts as the stand-in
+        // read that was really sent.
+        let stats = faults.map(|_| Arc::new(FaultStats::default()));
+        if let (Some((rate, mix)), Some(stats)) = (faults, &stats) {
+            dynamo = dynamo.interceptor(InjectFaults::new(Service::Dynamo, rate, mix, stats.clone()));
+            sqs = sqs.interceptor(InjectFaults::new(Service::Sqs, rate, mix, stats.clone()));
+        }
         if let Some(c) = counter("s3") {
             s3 = s3.interceptor(c);
         }
@@ -72,12 +113,13 @@ impl AwsClients {
         if let Some(c) = counter("secretsmanager") {
             secrets = secrets.interceptor(c);
         }
-        Self {
+        let clients = Self {
             dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             secrets: aws_sdk_secretsmanager::Client::from_conf(secrets.build()),
-        }
+        };
+        (clients, stats)
     }
 }
 

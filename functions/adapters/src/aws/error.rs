@@ -55,6 +55,8 @@ pub(crate) fn code<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Op
 
 /// Conditional-check failures are `Conflict` (the caller re-reads and retries); throttling,
 /// 5xx, timeouts and network failures are `Transient`; everything else is `Permanent`.
+/// moto never throttles nor fails with a 5xx; the fault injector (`faults.rs`) makes it, and
+/// its tests check those two branches on DynamoDB and SQS.
 pub(crate) fn port_err<E>(what: &str, e: SdkError<E, HttpResponse>) -> PortError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,

@@ -13,6 +13,7 @@
 mod clients;
 mod dynamo;
 mod error;
+mod faults;
 mod names;
 mod provision;
 mod s3;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 pub use clients::AwsClients;
 pub use dynamo::DynamoStore;
 pub use error::AwsError;
+pub use faults::{FaultRateError, FAULTS_VAR};
 pub use names::{AwsNames, DEFAULT_PREFIX};
 pub use provision::{provision, provision_with, ProvisionOptions};
 pub use s3::S3Media;
