@@ -995,6 +995,8 @@ async fn fifo_keeps_group_order(a: &Adapters) {
         let batch = a.consumer.receive(QueueName::Inbound, 10).await.expect("recv");
         for d in &batch {
             let k = key_of(&d.body);
+            // The consumer needs the group to hold back only the failed sender's later events.
+            assert_eq!(d.group.as_deref(), Some(k[..1].to_uppercase().as_str()), "{k}");
             order.entry(k.chars().next().unwrap_or('?')).or_default().push(k);
             a.consumer.ack(d).await.expect("ack");
         }

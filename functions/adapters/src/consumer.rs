@@ -16,6 +16,9 @@ pub struct Delivery {
     pub body: String,
     /// How many times it has been received, this time included.
     pub receive_count: u32,
+    /// The FIFO message group (the sender; SQS's `MessageGroupId`), None on standard queues.
+    /// A consumer that fails a message holds back the later ones of its group in the batch.
+    pub group: Option<String>,
 }
 
 #[async_trait]

@@ -19,9 +19,17 @@ pub const MAX_DOWNLOAD_BYTES: u64 = 101 * 1024 * 1024;
 /// Uploads and downloads may take longer than an API call (stalls are still caught by the
 /// per-read timeout).
 const MIN_TRANSFER_TIMEOUT: Duration = Duration::from_secs(300);
-/// Codes worth retrying (§10, §11): throughput, pair rate, unknown, unavailable, maintenance,
-/// management API rate limits.
-const RETRYABLE_CODES: [i64; 7] = [130429, 131056, 131000, 131016, 131057, 4, 80007];
+/// Codes that pass (reference §10, §11): API unknown/service (1, 2), app and management rate
+/// limits (4, 80007), throughput (130429), unknown error (131000), service unavailable
+/// (131016), pair rate (131056), business account locked for maintenance (131057).
+const TRANSIENT_CODES: [i64; 9] = [1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057];
+/// Codes that fail again however often the same request is sent: invalid parameter (100),
+/// recipient cannot receive (131026), unsupported message type (131051), media upload or
+/// download error such as an unsupported type (131053). Template errors are 132000–132999.
+const PERMANENT_CODES: [i64; 4] = [100, 131026, 131051, 131053];
+const TEMPLATE_CODES: std::ops::RangeInclusive<i64> = 132_000..=132_999;
+/// Outside the 24-hour window: permanent as sent; the caller switches to a template.
+const RE_ENGAGEMENT_CODE: i64 = 131047;
 
 #[derive(Clone)]
 pub struct CloudApiConfig {
@@ -360,12 +368,20 @@ pub fn message_body(to: &Phone, msg: &OutboundMessage, reply_to: Option<&str>) -
     Ok(Value::Object(body))
 }
 
-/// Retry or give up: HTTP 429/5xx and the throttling/unavailable codes are retryable; anything
-/// else (131026, 131047, 100, 131008/9, 132xxx, 190, 0, 10, 200–299, 368, 131031 …) is not.
+/// Retry or give up, for every Graph call (sends, media uploads, downloads, read receipts).
+/// A code Meta documents decides, whatever the HTTP status: transient codes retry, permanent
+/// ones and 131047 (`Permanent` with its code; the caller switches to a template) do not.
+/// Without a known code the status decides: 429 and 5xx retry, anything else (190, 0, 10,
+/// 200–299, 368, 131031 … on a 4xx) does not. Timeouts and connection failures never get
+/// here: `net_error` makes them retryable.
 pub fn classify(http_status: u16, code: Option<i64>, detail: String) -> SendError {
-    let retry = http_status == 429
-        || (500..=599).contains(&http_status)
-        || code.is_some_and(|c| RETRYABLE_CODES.contains(&c));
+    let retry = match code {
+        Some(c) if c == RE_ENGAGEMENT_CODE || PERMANENT_CODES.contains(&c) || TEMPLATE_CODES.contains(&c) => {
+            false
+        }
+        Some(c) if TRANSIENT_CODES.contains(&c) => true,
+        _ => http_status == 429 || (500..=599).contains(&http_status),
+    };
     if retry {
         SendError::Retryable { code, detail }
     } else {
@@ -615,16 +631,26 @@ mod tests {
     #[test]
     fn classification() {
         let retry = |s, c| matches!(classify(s, c, String::new()), SendError::Retryable { .. });
-        for code in [130429, 131056, 131000, 131016, 131057, 4, 80007] {
-            assert!(retry(400, Some(code)), "{code}");
+        // Transient codes retry on any status.
+        for code in [1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057] {
+            for status in [400, 429, 500, 503] {
+                assert!(retry(status, Some(code)), "{code} on {status}");
+            }
         }
-        assert!(retry(429, None) && retry(500, None) && retry(503, Some(100)));
+        // Permanent codes, template errors and 131047 never retry, even on a 5xx.
         for code in [
-            131026, 131047, 100, 131008, 131009, 132000, 132001, 132016, 190, 0, 10, 200, 299, 368, 131031,
+            100, 131026, 131051, 131053, 131047, 132000, 132001, 132012, 132018, 132999,
         ] {
+            for status in [400, 404, 500, 503] {
+                assert!(!retry(status, Some(code)), "{code} on {status}");
+            }
+        }
+        // Without a known code the status decides.
+        assert!(retry(429, None) && retry(500, None) && retry(502, None) && retry(503, Some(12345)));
+        for code in [131008, 131009, 133000, 190, 0, 10, 200, 299, 368, 131031] {
             assert!(!retry(400, Some(code)), "{code}");
         }
-        assert!(!retry(401, None) && !retry(404, None));
+        assert!(!retry(401, None) && !retry(404, None) && !retry(413, None));
         assert_eq!(
             classify(400, Some(131047), "d".into()),
             SendError::Permanent {
@@ -736,6 +762,15 @@ mod tests {
         let Some(((filename, part_type), len)) = file else {
             return graph_error(Status::BAD_REQUEST, 100, "file required");
         };
+        match filename.as_str() {
+            "unsupported.xyz" => return graph_error(Status::BAD_REQUEST, 131053, "Unsupported media type"),
+            "unsupported-5xx.xyz" => {
+                return graph_error(Status::INTERNAL_SERVER_ERROR, 131053, "Media upload error")
+            }
+            "busy.jpg" => return graph_error(Status::BAD_REQUEST, 131000, "Something went wrong"),
+            "overload.jpg" => return (Status::SERVICE_UNAVAILABLE, "overloaded").into_response(),
+            _ => {}
+        }
         f.uploads
             .lock()
             .unwrap()
@@ -858,6 +893,52 @@ mod tests {
                 8
             )]
         );
+    }
+
+    #[tokio::test]
+    async fn refused_uploads_are_permanent_and_outages_retryable() {
+        let (api, _fake) = fake_graph().await;
+        for name in ["unsupported.xyz", "unsupported-5xx.xyz"] {
+            let err = api
+                .upload_media(b"??".to_vec(), "application/octet-stream", name)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    SendError::Permanent {
+                        code: Some(131053),
+                        ..
+                    }
+                ),
+                "{name}: {err:?}"
+            );
+        }
+        let err = api
+            .upload_media(JPEG.to_vec(), "image/jpeg", "busy.jpg")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SendError::Retryable {
+                    code: Some(131000),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let err = api
+            .upload_media(JPEG.to_vec(), "image/jpeg", "overload.jpg")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SendError::Retryable { code: None, .. }), "{err:?}");
+        // A MIME type the request cannot even carry is refused before any call.
+        let err = api
+            .upload_media(JPEG.to_vec(), "not a mime type", "x.jpg")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SendError::Permanent { code: None, .. }), "{err:?}");
     }
 
     #[tokio::test]

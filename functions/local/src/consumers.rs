@@ -1,6 +1,8 @@
 //! The queue consumers and the escalator timer. A failed command goes back on its queue with a
 //! backoff and, after the queue's receive limit, to its dead-letter table: never dropped.
 
+use std::collections::HashSet;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,10 +45,7 @@ async fn consume(p: Ports, queue: Arc<dyn QueueConsumer>, name: QueueName, mut s
             continue;
         }
         if name == QueueName::Inbound {
-            // One sender's events strictly in order: the FIFO queue's promise.
-            for d in batch {
-                process(&p, queue.as_ref(), d).await;
-            }
+            fifo_batch(queue.as_ref(), batch, |d| process_isolated(&p, &queue, d)).await;
         } else {
             // Different recipients in parallel, so pacing one person does not hold up others.
             let mut set = JoinSet::new();
@@ -59,13 +58,64 @@ async fn consume(p: Ports, queue: Arc<dyn QueueConsumer>, name: QueueName, mut s
     }
 }
 
-async fn process(p: &Ports, queue: &dyn QueueConsumer, d: Delivery) {
+/// One sender's events strictly in order, the FIFO queue's promise. SQS may hand out several
+/// events of one group in a batch (the SQLite queue only each group's head): after a failure
+/// the later ones of that group go back at once, unprocessed, to come again behind the failed
+/// one; other senders' events still run. A delivery without a group could be anyone's: after
+/// any failure it goes back too, and its own failure sends back everything after it.
+async fn fifo_batch<F, Fut>(queue: &dyn QueueConsumer, batch: Vec<Delivery>, mut run: F)
+where
+    F: FnMut(Delivery) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let mut failed_groups: HashSet<String> = HashSet::new();
+    let mut failed_ungrouped = false;
+    for d in batch {
+        let blocked = failed_ungrouped
+            || match &d.group {
+                Some(g) => failed_groups.contains(g),
+                None => !failed_groups.is_empty(),
+            };
+        if blocked {
+            if let Err(e) = queue.release(&d, Duration::ZERO).await {
+                // It comes back after its visibility timeout, still behind the failed one.
+                tracing::warn!(error = %e, "could not put a held-back event back");
+            }
+            continue;
+        }
+        let group = d.group.clone();
+        if !run(d).await {
+            match group {
+                Some(g) => {
+                    failed_groups.insert(g);
+                }
+                None => failed_ungrouped = true,
+            }
+        }
+    }
+}
+
+/// `process` on its own task, so a panic fails that event (it comes back after its visibility
+/// timeout) instead of ending the inbound consumer.
+async fn process_isolated(p: &Ports, queue: &Arc<dyn QueueConsumer>, d: Delivery) -> bool {
+    let (p, queue) = (p.clone(), queue.clone());
+    match tokio::spawn(async move { process(&p, queue.as_ref(), d).await }).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            tracing::error!(error = %e, "inbound command panicked; it will come back");
+            false
+        }
+    }
+}
+
+/// Runs one command and settles its delivery; true when it succeeded.
+async fn process(p: &Ports, queue: &dyn QueueConsumer, d: Delivery) -> bool {
     let env = match Envelope::from_json(&d.body) {
         Ok(env) => env,
         Err(e) => {
             tracing::error!(queue = d.queue.as_str(), error = %e, "unreadable command; it will go to the dead-letter table");
             let _ = queue.release(&d, Duration::ZERO).await;
-            return;
+            return false;
         }
     };
     let complaint = env.command.complaint().map(|c| c.to_string()).unwrap_or_default();
@@ -94,11 +144,13 @@ async fn process(p: &Ports, queue: &dyn QueueConsumer, d: Delivery) {
             if let Err(e) = queue.ack(&d).await {
                 tracing::error!(error = %e, "ack failed; the command will run again (it is idempotent)");
             }
+            true
         }
         Err(e) => {
             let backoff = Duration::from_secs(1u64 << d.receive_count.min(5));
             tracing::warn!(error = %mask_numbers(&e), attempt = d.receive_count, retry_in = ?backoff, "command failed");
             let _ = queue.release(&d, backoff).await;
+            false
         }
     }
 }
@@ -122,5 +174,98 @@ async fn escalate(p: Ports, every: Duration, mut stop: watch::Receiver<bool>) {
             }
             _ = stop.changed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use shikayat_core::ports::PortResult;
+
+    use super::*;
+
+    /// Records what the consumer puts back; receives nothing itself.
+    #[derive(Default)]
+    struct Released(Mutex<Vec<String>>);
+
+    #[async_trait]
+    impl QueueConsumer for Released {
+        async fn receive(&self, _queue: QueueName, _max: usize) -> PortResult<Vec<Delivery>> {
+            Ok(Vec::new())
+        }
+        async fn ack(&self, _d: &Delivery) -> PortResult<()> {
+            Ok(())
+        }
+        async fn release(&self, d: &Delivery, _delay: Duration) -> PortResult<()> {
+            self.0.lock().expect("lock").push(d.body.clone());
+            Ok(())
+        }
+        async fn dead_letters(&self, _queue: QueueName) -> PortResult<Vec<String>> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn delivery(body: &str, group: Option<&str>) -> Delivery {
+        Delivery {
+            queue: QueueName::Inbound,
+            receipt: body.to_string(),
+            body: body.to_string(),
+            receive_count: 1,
+            group: group.map(str::to_string),
+        }
+    }
+
+    /// Runs a batch where the bodies in `bad` fail: (bodies run in order, bodies put back).
+    async fn run(batch: Vec<Delivery>, bad: &[&str]) -> (Vec<String>, Vec<String>) {
+        let queue = Released::default();
+        let ran = Mutex::new(Vec::new());
+        fifo_batch(&queue, batch, |d| {
+            ran.lock().expect("lock").push(d.body.clone());
+            let ok = !bad.contains(&d.body.as_str());
+            async move { ok }
+        })
+        .await;
+        let released = queue.0.lock().expect("lock").clone();
+        (ran.into_inner().expect("lock"), released)
+    }
+
+    #[tokio::test]
+    async fn a_failure_holds_back_only_its_own_group() {
+        let batch = vec![
+            delivery("a1", Some("A")),
+            delivery("b1", Some("B")),
+            delivery("a2", Some("A")),
+            delivery("b2", Some("B")),
+            delivery("a3", Some("A")),
+            delivery("c1", Some("C")),
+        ];
+        let (ran, released) = run(batch, &["a1"]).await;
+        assert_eq!(ran, ["a1", "b1", "b2", "c1"]);
+        assert_eq!(released, ["a2", "a3"]);
+    }
+
+    #[tokio::test]
+    async fn an_ungrouped_failure_holds_back_everything_after_it() {
+        let batch = vec![
+            delivery("b1", Some("B")),
+            delivery("x1", None),
+            delivery("b2", Some("B")),
+            delivery("c1", Some("C")),
+        ];
+        let (ran, released) = run(batch, &["x1"]).await;
+        assert_eq!(ran, ["b1", "x1"]);
+        assert_eq!(released, ["b2", "c1"]);
+
+        // And an ungrouped delivery after another group's failure could be that group's.
+        let batch = vec![
+            delivery("a1", Some("A")),
+            delivery("x1", None),
+            delivery("b1", Some("B")),
+        ];
+        let (ran, released) = run(batch, &["a1"]).await;
+        assert_eq!(ran, ["a1", "b1"]);
+        assert_eq!(released, ["x1"]);
     }
 }

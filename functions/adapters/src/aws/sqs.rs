@@ -159,6 +159,7 @@ impl QueueConsumer for SqsQueue {
             .max_number_of_messages(max.min(MAX_BATCH) as i32)
             .wait_time_seconds(WAIT_SECONDS)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
             .send()
             .await
             .map_err(|e| port_err("receive", e))?;
@@ -167,16 +168,17 @@ impl QueueConsumer for SqsQueue {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|m| {
-                let receive_count = m
-                    .attributes()
-                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                let attribute = |name| m.attributes().and_then(|a| a.get(&name));
+                let receive_count = attribute(MessageSystemAttributeName::ApproximateReceiveCount)
                     .and_then(|c| c.parse().ok())
                     .unwrap_or(1);
+                let group = attribute(MessageSystemAttributeName::MessageGroupId).cloned();
                 Some(Delivery {
                     queue,
                     receipt: m.receipt_handle?,
                     body: m.body.unwrap_or_default(),
                     receive_count,
+                    group,
                 })
             })
             .collect())

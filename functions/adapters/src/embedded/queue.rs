@@ -123,7 +123,7 @@ impl SqliteQueue {
                 loop {
                     let rows = candidates(&tx, queue, now, max - out.len())?;
                     let mut dead = false;
-                    for (id, body, count) in rows {
+                    for (id, body, count, group) in rows {
                         if count >= max_receives {
                             tx.execute(
                                 "INSERT INTO dead_letters (queue, message_id, body, receive_count, sent_at, dead_at)
@@ -140,7 +140,13 @@ impl SqliteQueue {
                                 params![id, now.saturating_add(visibility)],
                             )
                             .map_err(db_err)?;
-                            out.push(Delivery { queue, receipt: receipt(id, count + 1), body, receive_count: count + 1 });
+                            out.push(Delivery {
+                                queue,
+                                receipt: receipt(id, count + 1),
+                                body,
+                                receive_count: count + 1,
+                                group,
+                            });
                         }
                     }
                     if !dead || out.len() >= max {
@@ -229,29 +235,27 @@ impl SqliteQueue {
     }
 }
 
-/// (id, body, receive_count) of up to `limit` deliverable messages, oldest first.
-fn candidates(
-    conn: &Connection,
-    queue: QueueName,
-    now: i64,
-    limit: usize,
-) -> PortResult<Vec<(i64, String, u32)>> {
+/// A stored message: id, body, receive count, FIFO group.
+type Candidate = (i64, String, u32, Option<String>);
+
+/// Up to `limit` deliverable messages, oldest first.
+fn candidates(conn: &Connection, queue: QueueName, now: i64, limit: usize) -> PortResult<Vec<Candidate>> {
     let sql = if is_fifo(queue) {
         // The head of each group, if visible. Any earlier message of the group still stored is
         // either in flight or not yet delivered (delayed or released): the group waits for it.
-        "SELECT q.id, q.body, q.receive_count FROM queue_messages q
+        "SELECT q.id, q.body, q.receive_count, q.grp FROM queue_messages q
          WHERE q.queue = ?1 AND q.visible_at <= ?2
            AND (q.grp IS NULL OR NOT EXISTS (
                 SELECT 1 FROM queue_messages e WHERE e.queue = q.queue AND e.grp = q.grp AND e.id < q.id))
          ORDER BY q.id LIMIT ?3"
     } else {
-        "SELECT id, body, receive_count FROM queue_messages
+        "SELECT id, body, receive_count, grp FROM queue_messages
          WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3"
     };
     let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
     let rows = stmt
         .query_map(params![queue.as_str(), now, limit], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .map_err(db_err)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(db_err)

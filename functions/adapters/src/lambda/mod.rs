@@ -2,10 +2,11 @@
 //! CloudWatch, and the ports built once per container from the environment.
 //!
 //! DESIGN §9: a panic or an `Err` from an SQS handler makes Lambda retry the whole batch, so
-//! every record is handled on its own task and reported on its own; on a FIFO queue the first
-//! failure stops the batch, and it and every later record are reported, so they come back in
-//! order.
+//! every record is handled on its own task and reported on its own; on a FIFO queue a failure
+//! holds back the later records of its own message group (one sender), which are reported with
+//! it so they come back in order; other senders' records still run.
 
+use std::collections::HashSet;
 use std::future::Future;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -24,8 +25,11 @@ pub use init::{
 /// - A body that is not a command envelope fails that record (after `maxReceiveCount` tries it
 ///   lands in the DLQ, where an operator can read it); it never fails the batch.
 /// - Each record runs on its own task, so a panic in the handler fails only that record.
-/// - `fifo`: records run one after another; at the first failure that record and every later
-///   one are reported, so SQS hands them back in order.
+/// - `fifo`: records run one after another, in batch order. A failed record is reported with
+///   every later record of its message group (`MessageGroupId`, the sender), which do not run,
+///   so SQS hands that group back in order; a poisoned record never holds up other senders. A
+///   record without a group id (never the case on a FIFO queue) could belong to any group: one
+///   that fails holds back everything after it, and one after any failure is held back.
 /// - Standard queues: records run concurrently. They are independent commands to different
 ///   people, idempotent on their keys, and the pacer may sleep seconds before a second message
 ///   to one person; one after another, that wait would hold up the whole batch (and its
@@ -37,25 +41,44 @@ where
 {
     let mut failed: Vec<String> = Vec::new();
     if fifo {
-        let mut records = event.records.into_iter();
-        while let Some(record) = records.next() {
-            let id = message_id(&record);
-            let ok = match start(&record, &handle) {
+        // Groups with a failed record in this batch (their later records must wait for it).
+        let mut failed_groups: HashSet<String> = HashSet::new();
+        let mut failed_ungrouped = false;
+        let mut held = 0usize;
+        for record in &event.records {
+            let id = message_id(record);
+            let group = record.attributes.get("MessageGroupId").filter(|g| !g.is_empty());
+            let blocked = failed_ungrouped
+                || match group {
+                    Some(g) => failed_groups.contains(g),
+                    None => !failed_groups.is_empty(),
+                };
+            if blocked {
+                held += 1;
+                failed.push(id);
+                continue;
+            }
+            let ok = match start(record, &handle) {
                 Some(task) => task.finish().await,
                 None => false,
             };
             if !ok {
                 failed.push(id);
-                let later: Vec<String> = records.by_ref().map(|r| message_id(&r)).collect();
-                if !later.is_empty() {
-                    tracing::warn!(
-                        count = later.len(),
-                        "later records of the FIFO batch left for redelivery, in order"
-                    );
+                match group {
+                    Some(g) => {
+                        failed_groups.insert(g.clone());
+                    }
+                    None => failed_ungrouped = true,
                 }
-                failed.extend(later);
-                break;
             }
+        }
+        if held > 0 {
+            // Counts only: a group id is a sender's phone number.
+            tracing::warn!(
+                held,
+                groups = failed_groups.len(),
+                "later records of failed FIFO groups left for redelivery, in order"
+            );
         }
     } else {
         let started: Vec<(String, Option<Task>)> = event
@@ -176,4 +199,130 @@ pub fn init_tracing() {
         .with_span_list(false)
         .with_writer(std::io::stdout)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A record of the vendored inbound sample, with its own message id, key and group.
+    fn record(id: &str, key: &str, group: Option<&str>) -> SqsMessage {
+        let sample: SqsEvent =
+            serde_json::from_str(include_str!("../../../../events/sqs/inbound-batch.json")).expect("sample");
+        let mut r = sample.records.into_iter().next().expect("a record");
+        r.message_id = Some(id.to_string());
+        r.body = r.body.map(|b| b.replace("wamid.EVT1", key));
+        r.attributes.remove("MessageGroupId");
+        if let Some(g) = group {
+            r.attributes.insert("MessageGroupId".into(), g.into());
+        }
+        r
+    }
+
+    fn batch(records: Vec<SqsMessage>) -> SqsEvent {
+        let mut e = SqsEvent::default();
+        e.records = records;
+        e
+    }
+
+    fn failures(r: &SqsBatchResponse) -> Vec<String> {
+        r.batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect()
+    }
+
+    /// Runs a FIFO batch where the keys in `bad` fail; returns (reported, keys run in order).
+    async fn run_fifo(event: SqsEvent, bad: &'static [&'static str]) -> (Vec<String>, Vec<String>) {
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        let log = ran.clone();
+        let r = sqs_batch(event, true, move |env: Envelope| {
+            let log = log.clone();
+            async move {
+                log.lock().expect("log").push(env.key.clone());
+                if bad.contains(&env.key.as_str()) {
+                    Err(format!("{} refused", env.key))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+        let ran = ran.lock().expect("log").clone();
+        (failures(&r), ran)
+    }
+
+    #[tokio::test]
+    async fn a_fifo_failure_holds_back_only_its_own_group() {
+        let event = batch(vec![
+            record("a1", "k.a1", Some("A")),
+            record("b1", "k.b1", Some("B")),
+            record("a2", "k.a2", Some("A")),
+            record("c1", "k.c1", Some("C")),
+            record("b2", "k.b2", Some("B")),
+            record("a3", "k.a3", Some("A")),
+            record("c2", "k.c2", Some("C")),
+            record("b3", "k.b3", Some("B")),
+        ]);
+        let (failed, ran) = run_fifo(event, &["k.a2", "k.c2"]).await;
+        assert_eq!(failed, vec!["a2", "a3", "c2"]);
+        // Group A stops at a2; B runs all three in order; C runs until its own failure.
+        assert_eq!(ran, vec!["k.a1", "k.b1", "k.a2", "k.c1", "k.b2", "k.c2", "k.b3"]);
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_fifo_record_holds_back_its_group() {
+        let mut poisoned = record("a1", "k.a1", Some("A"));
+        poisoned.body = Some("{\"v\":1,\"key\":".into());
+        let event = batch(vec![
+            poisoned,
+            record("b1", "k.b1", Some("B")),
+            record("a2", "k.a2", Some("A")),
+        ]);
+        let (failed, ran) = run_fifo(event, &[]).await;
+        assert_eq!(failed, vec!["a1", "a2"]);
+        assert_eq!(ran, vec!["k.b1"]);
+    }
+
+    #[tokio::test]
+    async fn without_group_ids_a_fifo_failure_holds_back_the_rest() {
+        let event = batch(vec![
+            record("x1", "k.x1", None),
+            record("a1", "k.a1", Some("A")),
+            record("x2", "k.x2", None),
+            record("b1", "k.b1", Some("B")),
+        ]);
+        let (failed, ran) = run_fifo(event, &["k.a1"]).await;
+        // x2 could be A's: it waits; B is known to be another sender.
+        assert_eq!(failed, vec!["a1", "x2"]);
+        assert_eq!(ran, vec!["k.x1", "k.a1", "k.b1"]);
+
+        let event = batch(vec![
+            record("x1", "k.x1", None),
+            record("a1", "k.a1", Some("A")),
+            record("b1", "k.b1", Some("B")),
+        ]);
+        let (failed, ran) = run_fifo(event, &["k.x1"]).await;
+        assert_eq!(failed, vec!["x1", "a1", "b1"]);
+        assert_eq!(ran, vec!["k.x1"]);
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_one_fifo_group_spares_the_others() {
+        let event = batch(vec![
+            record("a1", "k.a1", Some("A")),
+            record("b1", "k.b1", Some("B")),
+            record("a2", "k.a2", Some("A")),
+        ]);
+        let r = sqs_batch(event, true, |env: Envelope| async move {
+            if env.key == "k.a1" {
+                panic!("boom");
+            }
+            Ok::<(), String>(())
+        })
+        .await;
+        assert_eq!(failures(&r), vec!["a1", "a2"]);
+    }
 }
