@@ -21,7 +21,10 @@ scripts/check-infra.sh
 
 echo "== moto (AWS-compatible DynamoDB, S3, SQS on loopback)"
 eval "$(scripts/moto.sh start)"
-trap 'scripts/moto.sh stop' EXIT
+# The fault-injection scenarios append their figures here; they are printed at the end.
+SHIKAYAT_FIGURES_FILE="$(mktemp)"
+export SHIKAYAT_FIGURES_FILE
+trap 'scripts/moto.sh stop; rm -f "$SHIKAYAT_FIGURES_FILE"' EXIT
 
 echo "== tests (embedded backend; AWS conformance on moto)"
 cargo test --workspace --locked "$@"
@@ -29,3 +32,6 @@ cargo test --workspace --locked "$@"
 # so the scenarios prove the template and the code agree; unset, desks use `shikayat-admin provision`.
 echo "== end-to-end scenarios on the AWS backend (moto), on stacks from infra/template.yaml"
 SHIKAYAT_E2E_BACKEND=aws SHIKAYAT_E2E_PROVISION=stack cargo test --locked -p shikayat-tests --test e2e "$@"
+
+echo "== fault-injection figures (lost and doubled, as measured by the scenarios above)"
+cat "$SHIKAYAT_FIGURES_FILE"

@@ -146,15 +146,15 @@ async fn aws_throttling_and_5xx_lose_nothing() {
         .lines()
         .filter(|l| l.contains("\tListTables\t") || l.contains("\tListQueues\t"))
         .count();
-    println!(
+    figure(&format!(
         "faults: aws 10% throttling/5xx: complaints {n}, acks lost {acks_lost}, acks doubled {acks_doubled}, \
          forwards lost {forwards_lost}, forwards doubled {forwards_doubled}"
-    );
-    println!(
+    ));
+    figure(&format!(
         "faults: aws 10% throttling/5xx: {faulted} of {attempts} AWS request attempts faulted; \
          {two_numbers} citizens with two complaint numbers; all in after {:.1} s",
         took.as_secs_f64()
-    );
+    ));
     assert!(
         attempts > 0 && faulted > 0,
         "no fault was injected: is SHIKAYAT_AWS_FAULTS read?"

@@ -335,3 +335,16 @@ pub fn jpeg(tag: &str) -> Vec<u8> {
     b.extend_from_slice(&[0xFF, 0xD9]);
     b
 }
+
+/// Prints a measured figure and, when `SHIKAYAT_FIGURES_FILE` names a file (scripts/test.sh sets
+/// it), appends it there too, so the figures reach CI's log although cargo captures the output of
+/// tests that pass.
+pub fn figure(line: &str) {
+    println!("{line}");
+    if let Ok(path) = std::env::var("SHIKAYAT_FIGURES_FILE") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
