@@ -153,3 +153,26 @@ async fn a_forward_that_meta_refuses_for_now_is_sent_on_retry() {
     }
     desk.quiet(WATER_OFFICER, 3, Duration::from_secs(3)).await;
 }
+
+/// Evidence the officer sends after the report reached the citizen (or while it was on its way)
+/// follows on its own; the citizen is not asked for feedback a second time.
+#[tokio::test(flavor = "multi_thread")]
+async fn evidence_after_the_delivery_follows_it() {
+    let desk = Desk::start().await;
+    let (id, _ask) = to_report_delivered(&desk).await;
+    desk.sim
+        .send_media(
+            WATER_OFFICER,
+            InboundMedia::image(jpeg("late"), Some("बाद की फ़ोटो")),
+        )
+        .await
+        .expect("late evidence");
+    let late = desk
+        .wait_for(CITIZEN, "the late evidence", |m| {
+            m.media.as_deref() == Some(jpeg("late").as_slice())
+        })
+        .await;
+    assert!(late.text().contains("2/2"), "{}", late.text());
+    tokio::time::sleep(Duration::from_secs(desk.settle_seconds + 1)).await;
+    assert_eq!(feedback_asks(&desk, CITIZEN, &id), 1, "asked once");
+}

@@ -753,6 +753,42 @@ pub fn report_to_citizen(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
     }
 }
 
+/// What reached the report after it was delivered (or while it was being delivered): the new
+/// text and evidence, without asking for feedback again. Outside the window, the report's
+/// template carries it.
+pub fn more_evidence(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
+    let report = c.report.clone().unwrap_or_default();
+    let from = report.delivered.unwrap_or_default();
+    let mut free_form = Vec::new();
+    let new_text: String = report.text.chars().skip(from.text_chars).collect();
+    if !new_text.trim().is_empty() {
+        free_form.push(text(clip(
+            &format!(
+                "शिकायत {} की आख्या में और / More on the report for complaint {}:\n\n{}",
+                c.id,
+                c.id,
+                new_text.trim()
+            ),
+            4096,
+        )));
+    }
+    for (i, m) in report.media.iter().enumerate().skip(from.media) {
+        free_form.push(media_message(
+            m,
+            Some(format!(
+                "साक्ष्य / Evidence {}/{} — {}",
+                i + 1,
+                report.media.len(),
+                c.id
+            )),
+        ));
+    }
+    Rendered {
+        free_form,
+        template: report_to_citizen(c, cfg).template,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

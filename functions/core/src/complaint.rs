@@ -136,6 +136,34 @@ pub struct Report {
     /// The report goes to the citizen once no more evidence has arrived until this time.
     pub settles_at: Option<DateTime<Utc>>,
     pub wamids: Vec<String>,
+    /// How much of the report the citizen has been sent: evidence that arrives during or after
+    /// the delivery follows on its own, never silently kept back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<ReportMark>,
+}
+
+/// A point in a growing report: its parts (messages), media and text so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReportMark {
+    pub parts: usize,
+    pub media: usize,
+    pub text_chars: usize,
+}
+
+impl Report {
+    /// Where the report stands now.
+    pub fn mark(&self) -> ReportMark {
+        ReportMark {
+            parts: self.wamids.len(),
+            media: self.media.len(),
+            text_chars: self.text.chars().count(),
+        }
+    }
+
+    /// Parts that arrived after the last delivery (all of them before the first).
+    pub fn undelivered(&self) -> bool {
+        self.wamids.len() > self.delivered.map_or(0, |m| m.parts)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -398,7 +398,15 @@ mod tests {
         )
         .expect("report");
         assert_eq!(c.next_action_at, None, "a report in hand stops the clock");
-        apply(&mut c, Event::ReportDelivered, Actor::System, at(2 * H)).expect("delivered");
+        apply(
+            &mut c,
+            Event::ReportDelivered {
+                of: Default::default(),
+            },
+            Actor::System,
+            at(2 * H),
+        )
+        .expect("delivered");
         c
     }
 

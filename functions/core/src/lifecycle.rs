@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::complaint::{Actor, Complaint, Feedback, Location, MediaItem, Report, Status, TimelineEntry};
+use crate::complaint::{
+    Actor, Complaint, Feedback, Location, MediaItem, Report, ReportMark, Status, TimelineEntry,
+};
 use crate::error::CoreError;
 use crate::ids::Phone;
 
@@ -44,7 +46,10 @@ pub enum Event {
         detail: Detail,
         settles_at: DateTime<Utc>,
     },
-    ReportDelivered,
+    /// The report as far as `of` reached the complainant (again, when more evidence followed).
+    ReportDelivered {
+        of: ReportMark,
+    },
     Satisfied,
     Dissatisfied {
         reason: Option<String>,
@@ -92,7 +97,7 @@ impl Event {
             Event::Accept => "accept",
             Event::NotMyDepartment { .. } => "not_my_department",
             Event::ReportPart { .. } => "report_part",
-            Event::ReportDelivered => "report_delivered",
+            Event::ReportDelivered { .. } => "report_delivered",
             Event::Satisfied => "satisfied",
             Event::Dissatisfied { .. } => "dissatisfied",
             Event::DissatisfactionReason { .. } => "dissatisfaction_reason",
@@ -280,7 +285,8 @@ pub fn apply(
                 is_assigned_officer(c, &actor),
                 "only the assigned officer reports",
             )?;
-            if !matches!(c.status, Forwarded | Reported) {
+            // Evidence may follow a delivered report until the complainant answers it.
+            if !matches!(c.status, Forwarded | Reported | ReportDelivered) {
                 return Err(illegal(
                     c,
                     &Event::ReportPart {
@@ -314,20 +320,32 @@ pub fn apply(
                 r.wamids.push(wamid);
                 r.settles_at = Some(settles_at);
             }
-            c.status = Reported;
-            c.reported_at = Some(now);
-            c.next_action_at = None;
-        }
-        Event::ReportDelivered => {
-            require(is_desk(&actor), "only the desk delivers reports")?;
-            if c.status != Reported {
-                return Err(illegal(c, &Event::ReportDelivered));
+            // A delivered report stays delivered (its feedback clock runs on); the rest follows.
+            if c.status != ReportDelivered {
+                c.status = Reported;
+                c.reported_at = Some(now);
+                c.next_action_at = None;
             }
-            detail = String::new();
-            c.status = ReportDelivered;
-            c.delivered_at = Some(now);
-            // The feedback period starts: the escalator schedules auto-close.
-            c.next_action_at = Some(now);
+        }
+        Event::ReportDelivered { of } => {
+            require(is_desk(&actor), "only the desk delivers reports")?;
+            let more = c.status == ReportDelivered
+                && c.report
+                    .as_ref()
+                    .is_some_and(|r| r.delivered.is_none_or(|d| of.parts > d.parts));
+            if c.status != Reported && !more {
+                return Err(illegal(c, &Event::ReportDelivered { of }));
+            }
+            detail = format!("{} parts, {} media", of.parts, of.media);
+            if let Some(r) = c.report.as_mut() {
+                r.delivered = Some(of);
+            }
+            if !more {
+                c.status = ReportDelivered;
+                c.delivered_at = Some(now);
+                // The feedback period starts: the escalator schedules auto-close.
+                c.next_action_at = Some(now);
+            }
         }
         Event::Satisfied => {
             require(is_complainant(c, &actor), "only the complainant gives feedback")?;
@@ -523,7 +541,27 @@ mod tests {
         let r = c.report.clone().expect("report");
         assert_eq!(r.text, "ठीक कर दिया\nमरम्मत पूरी");
         assert_eq!(r.media.len(), 1);
-        apply(&mut c, Event::ReportDelivered, Actor::System, now).expect("delivered");
+        let of = r.mark();
+        apply(&mut c, Event::ReportDelivered { of }, Actor::System, now).expect("delivered");
+        // The same delivery again is refused; evidence after it is taken and owed, not lost.
+        assert!(apply(&mut c, Event::ReportDelivered { of }, Actor::System, now).is_err());
+        let late = Event::ReportPart {
+            wamid: "r3".into(),
+            detail: photo(),
+            settles_at: settle,
+        };
+        apply(&mut c, late, Actor::Officer(officer()), now).expect("late evidence");
+        assert_eq!(c.status, Status::ReportDelivered, "still awaiting feedback");
+        let r = c.report.clone().expect("report");
+        assert!(r.undelivered() && r.media.len() == 2);
+        apply(
+            &mut c,
+            Event::ReportDelivered { of: r.mark() },
+            Actor::System,
+            now,
+        )
+        .expect("the rest");
+        assert!(!c.report.as_ref().is_some_and(|r| r.undelivered()));
         let e = apply(&mut c, Event::Satisfied, Actor::Complainant(citizen()), now).expect("close");
         assert_eq!((e.from, e.to), (Status::ReportDelivered, Status::Closed));
         assert!(matches!(c.feedback, Some(Feedback::Satisfied { .. })));
@@ -544,7 +582,15 @@ mod tests {
             t0(),
         )
         .expect("report");
-        apply(&mut c, Event::ReportDelivered, Actor::System, t0()).expect("delivered");
+        apply(
+            &mut c,
+            Event::ReportDelivered {
+                of: ReportMark::default(),
+            },
+            Actor::System,
+            t0(),
+        )
+        .expect("delivered");
         apply(
             &mut c,
             Event::Dissatisfied { reason: None },
@@ -580,7 +626,15 @@ mod tests {
                 event: "satisfied"
             })
         );
-        assert!(apply(&mut c, Event::ReportDelivered, Actor::System, t0()).is_err());
+        assert!(apply(
+            &mut c,
+            Event::ReportDelivered {
+                of: ReportMark::default()
+            },
+            Actor::System,
+            t0()
+        )
+        .is_err());
         assert!(apply(&mut c, Event::AutoClose, Actor::System, t0()).is_err());
         assert_eq!(c, before);
         let reminder = Event::Reminder {

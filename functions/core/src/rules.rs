@@ -215,7 +215,7 @@ fn effects(c: &Complaint, event: &Event, actor: &Actor) -> Vec<Effect> {
             out
         }
         // The report went out before this transition was written.
-        Event::ReportDelivered => Vec::new(),
+        Event::ReportDelivered { .. } => Vec::new(),
         Event::Satisfied => vec![tell(Recipient::Complainant, Notice::ThanksSatisfied { id })],
         Event::Dissatisfied { .. } => {
             let alert = Notice::Dissatisfied {

@@ -138,21 +138,26 @@ async fn process(p: &Ports, queue: &dyn QueueConsumer, d: Delivery) -> bool {
     }
     .instrument(span.clone())
     .await;
-    let _enter = span.enter();
-    match result {
-        Ok(()) => {
-            if let Err(e) = queue.ack(&d).await {
-                tracing::error!(error = %e, "ack failed; the command will run again (it is idempotent)");
+    // Instrumented, never entered across an await: an entered span on a work-stealing runtime
+    // lends its context to other tasks and can panic tracing-subscriber's registry.
+    async {
+        match result {
+            Ok(()) => {
+                if let Err(e) = queue.ack(&d).await {
+                    tracing::error!(error = %e, "ack failed; the command will run again (it is idempotent)");
+                }
+                true
             }
-            true
-        }
-        Err(e) => {
-            let backoff = Duration::from_secs(1u64 << d.receive_count.min(5));
-            tracing::warn!(error = %mask_numbers(&e), attempt = d.receive_count, retry_in = ?backoff, "command failed");
-            let _ = queue.release(&d, backoff).await;
-            false
+            Err(e) => {
+                let backoff = Duration::from_secs(1u64 << d.receive_count.min(5));
+                tracing::warn!(error = %mask_numbers(&e), attempt = d.receive_count, retry_in = ?backoff, "command failed");
+                let _ = queue.release(&d, backoff).await;
+                false
+            }
         }
     }
+    .instrument(span)
+    .await
 }
 
 async fn escalate(p: Ports, every: Duration, mut stop: watch::Receiver<bool>) {

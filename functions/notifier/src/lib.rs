@@ -3,7 +3,7 @@
 
 pub mod lambda;
 
-use shikayat_core::catalogue::report_to_citizen;
+use shikayat_core::catalogue::{more_evidence, report_to_citizen};
 use shikayat_core::command::{Command, Envelope};
 use shikayat_core::complaint::{Actor, Status};
 use shikayat_core::lifecycle::Event;
@@ -52,13 +52,18 @@ pub async fn handle(p: &Ports, env: &Envelope) -> Result<(), NotifyError> {
     Ok(())
 }
 
-/// The report first, then the transition: a retry resumes the parts not yet sent.
+/// The report first, then the transition: a retry resumes the parts not yet sent. Evidence that
+/// arrived during or after an earlier delivery follows on its own, without a second question.
 async fn deliver_report(p: &Ports, key: &str, id: &ComplaintId) -> Result<(), DeskError> {
     let c = load(p, id).await?;
-    if !matches!(c.status, Status::Reported | Status::ReportDelivered) {
+    let Some(report) = c.report.clone() else {
         return Ok(());
-    }
-    let rendered = report_to_citizen(&c, &p.config);
+    };
+    let rendered = match c.status {
+        Status::Reported => report_to_citizen(&c, &p.config),
+        Status::ReportDelivered if report.undelivered() => more_evidence(&c, &p.config),
+        _ => return Ok(()),
+    };
     let to = c.complainant.clone();
     deliver(
         p,
@@ -71,7 +76,8 @@ async fn deliver_report(p: &Ports, key: &str, id: &ComplaintId) -> Result<(), De
         },
     )
     .await?;
-    match transition(p, id, Actor::System, |_| Event::ReportDelivered).await {
+    let of = report.mark();
+    match transition(p, id, Actor::System, |_| Event::ReportDelivered { of }).await {
         // Refused: already delivered by an earlier try, or the complaint moved on.
         Ok(_) | Err(DeskError::Refused(_)) | Err(DeskError::NoSuchComplaint(_)) => Ok(()),
         Err(e) => Err(e),

@@ -192,10 +192,13 @@ async fn settle_report(
 ) -> Result<(), DeskError> {
     let c = load(p, id).await?;
     let settles_at = c.report.as_ref().and_then(|r| r.settles_at);
-    if c.status == Status::Reported
-        && is_latest(scheduled, settles_at)
-        && !still_settling(settles_at, p.clock.now())
-    {
+    // Evidence that came during or after the delivery is delivered too (`more_evidence`).
+    let owed = match c.status {
+        Status::Reported => true,
+        Status::ReportDelivered => c.report.as_ref().is_some_and(|r| r.undelivered()),
+        _ => false,
+    };
+    if owed && is_latest(scheduled, settles_at) && !still_settling(settles_at, p.clock.now()) {
         let cmd = Outbound::notify(
             format!("{key}:deliver"),
             Command::DeliverReport { id: id.clone() },

@@ -114,7 +114,12 @@ async fn report_part(ctx: &mut Ctx<'_>, id: &ComplaintId, m: &InboundMessage) ->
         Err(e) if e.is_refusal() => return ctx.reply(Notice::NotAllowed, None, true).await,
         Err(e) => return Err(e.into()),
     };
-    if c.officer.as_ref() != Some(&ctx.who) || !matches!(c.status, Status::Forwarded | Status::Reported) {
+    if c.officer.as_ref() != Some(&ctx.who)
+        || !matches!(
+            c.status,
+            Status::Forwarded | Status::Reported | Status::ReportDelivered
+        )
+    {
         // Only the assigned officer reports, and only while a report is awaited.
         return ctx.reply(Notice::NotAllowed, Some(id), true).await;
     }
