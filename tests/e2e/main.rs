@@ -4,6 +4,7 @@
 mod admin;
 mod control_room;
 mod escalation;
+mod faults;
 mod harness;
 mod inbound_types;
 mod lambda_events;
