@@ -177,6 +177,8 @@ fn is_forward(m: &SentMessage) -> bool {
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Tally {
     complaints: usize,
+    /// Citizens without an ack whom the desk, asked for their status, knows no complaint of.
+    complaints_lost: Vec<usize>,
     /// Citizens with no ack.
     acks_lost: Vec<usize>,
     /// Acks beyond the first, summed.
@@ -204,8 +206,9 @@ impl Tally {
             String::new()
         };
         format!(
-            "faults: {name}: complaints {}, acks lost {}, acks doubled {}, forwards lost {}, forwards doubled {}, complaints with two numbers {}{photos}{extra}",
+            "faults: {name}: complaints {}, complaints lost {}, acks lost {}, acks doubled {}, forwards lost {}, forwards doubled {}, complaints with two numbers {}{photos}{extra}",
             self.complaints,
+            self.complaints_lost.len(),
             self.acks_lost.len(),
             self.acks_doubled,
             self.forwards_lost.len(),
@@ -321,6 +324,28 @@ async fn settle(desk: &Desk, n: usize, photos: &HashMap<usize, String>, patience
     }
 }
 
+/// Tells a complaint lost outright from one whose ack alone was lost: each citizen without an
+/// ack asks for their status, as they would, and those told of no complaint are lost. (Run after
+/// the counting: the status replies are not acks or forwards.)
+async fn ask_status(desk: &Desk, t: &mut Tally) {
+    for &i in &t.acks_lost {
+        let who = citizen(i);
+        let asked = desk.sim.send_text(&who, "status").await;
+        let answer = desk
+            .sim
+            .wait_for(
+                &who,
+                |m| m.text().contains("Your complaints") || m.text().contains("No complaint is registered"),
+                WAIT,
+            )
+            .await;
+        let known = asked.is_ok() && answer.is_ok_and(|m| number_in(&m.text()).is_some());
+        if !known {
+            t.complaints_lost.push(i);
+        }
+    }
+}
+
 /// 60 s plus a second per complaint, plus the settle window: when the test gives up.
 fn deadline(desk: &Desk, n: usize) -> Instant {
     Instant::now() + Duration::from_secs(60 + n as u64 + desk.settle_seconds)
@@ -347,6 +372,7 @@ fn assert_nothing_lost(t: &Tally, posts: Posts) {
         ));
     }
     for (what, which) in [
+        ("complaints lost", &t.complaints_lost),
         ("acks lost", &t.acks_lost),
         ("forwards lost", &t.forwards_lost),
         ("photos never downloaded", &t.photos_lost),
@@ -389,7 +415,8 @@ async fn every_webhook_body_delivered_three_times() {
         quiet_after: Duration::from_secs(5),
         not_before: forwards_due(&desk),
     };
-    let t = settle(&desk, n, &photos, patience).await;
+    let mut t = settle(&desk, n, &photos, patience).await;
+    ask_status(&desk, &mut t).await;
     println!(
         "{}",
         t.line(
@@ -431,7 +458,8 @@ async fn graph_failing_with_5xx_429_and_drops() {
         quiet_after: Duration::from_secs(35),
         not_before: forwards_due(&desk),
     };
-    let t = settle(&desk, n, &photos, patience).await;
+    let mut t = settle(&desk, n, &photos, patience).await;
+    ask_status(&desk, &mut t).await;
     let f = desk.sim.faults_injected();
     let officer_faulted = desk
         .sim
@@ -507,7 +535,8 @@ async fn sigkill_under_a_steady_stream() {
         quiet_after: Duration::from_secs(5),
         not_before: forwards_due(&desk).max(last_kill + Duration::from_secs(VISIBILITY_SECONDS + 5)),
     };
-    let t = settle(&desk, n, &photos, patience).await;
+    let mut t = settle(&desk, n, &photos, patience).await;
+    ask_status(&desk, &mut t).await;
     println!(
         "{}",
         t.line(
