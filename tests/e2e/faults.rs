@@ -1,7 +1,7 @@
 //! Fault injection, counted from outside: webhook bodies delivered three times, Graph calls
 //! failing, the runner killed with SIGKILL. Each scenario registers `FAULT_COMPLAINTS` water
 //! complaints (default 20; `scripts/faults.sh` runs 200), one citizen each, every fourth with a
-//! photo, and counts at the simulator what each citizen and the water officer received. It prints
+//! photo (but not under SIGKILL, see there), and counts at the simulator what each citizen and the water officer received. It prints
 //! one figure line and asserts that nothing was lost (and nothing doubled where the design allows
 //! no duplicate).
 
@@ -189,6 +189,9 @@ struct Tally {
     forwards_doubled: usize,
     /// Citizens who got two complaint numbers (in acks or forwards) for one complaint.
     two_numbers: Vec<usize>,
+    /// Citizens asked "same complaint or new?": a message of theirs reached the desk after the
+    /// settle window (a slow retry or a long queue), and waits for their answer.
+    asked: Vec<usize>,
     /// Photos sent, and those the desk never downloaded.
     photos: usize,
     photos_lost: Vec<usize>,
@@ -206,7 +209,7 @@ impl Tally {
             String::new()
         };
         format!(
-            "faults: {name}: complaints {}, complaints lost {}, acks lost {}, acks doubled {}, forwards lost {}, forwards doubled {}, complaints with two numbers {}{photos}{extra}",
+            "faults: {name}: complaints {}, complaints lost {}, acks lost {}, acks doubled {}, forwards lost {}, forwards doubled {}, complaints with two numbers {}{photos}, asked same-or-new {}{extra}",
             self.complaints,
             self.complaints_lost.len(),
             self.acks_lost.len(),
@@ -214,6 +217,7 @@ impl Tally {
             self.forwards_lost.len(),
             self.forwards_doubled,
             self.two_numbers.len(),
+            self.asked.len(),
         )
     }
 }
@@ -241,10 +245,14 @@ fn tally(sim: &GraphSim, n: usize, photos: &HashMap<usize, String>) -> Tally {
     };
     for i in 0..n {
         let who = citizen(i);
-        let acks: Vec<&SentMessage> = by_to
-            .get(who.as_str())
-            .map(|ms| ms.iter().copied().filter(|m| is_ack(m)).collect())
-            .unwrap_or_default();
+        let to_citizen = by_to.get(who.as_str()).map(Vec::as_slice).unwrap_or_default();
+        let acks: Vec<&SentMessage> = to_citizen.iter().copied().filter(|m| is_ack(m)).collect();
+        if to_citizen
+            .iter()
+            .any(|m| m.button_ids().iter().any(|b| b.starts_with("burst:")))
+        {
+            t.asked.push(i);
+        }
         let mark = marker(i);
         let fwd: Vec<&&SentMessage> = forwards.iter().filter(|m| m.text().contains(&mark)).collect();
         let numbers: BTreeSet<String> = acks
