@@ -286,6 +286,22 @@ impl Desk {
             .expect("exit status")
     }
 
+    /// SIGKILL, as a crashed host: no shutdown, nothing flushed. `start_again` brings it back.
+    pub async fn kill9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        // tokio's start_kill is SIGKILL on Unix.
+        child.start_kill().expect("SIGKILL");
+        tokio::time::timeout(Duration::from_secs(20), child.wait())
+            .await
+            .expect("dies within 20 s")
+            .expect("exit status");
+    }
+
+    /// Starts the runner again on the same data dir (and AWS prefix), after `stop` or `kill9`.
+    pub async fn start_again(&mut self) {
+        self.spawn().await;
+    }
+
     pub async fn restart(&mut self) {
         let status = self.stop().await;
         assert!(status.success(), "clean exit on SIGTERM, got {status:?}");

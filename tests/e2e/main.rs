@@ -5,6 +5,7 @@ mod admin;
 mod aws_faults;
 mod control_room;
 mod escalation;
+mod faults;
 mod harness;
 mod inbound_types;
 mod lambda_events;

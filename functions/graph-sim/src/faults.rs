@@ -52,6 +52,17 @@ impl FaultCounts {
     }
 }
 
+/// One request the fault plan failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultedRequest {
+    /// "messages" | "upload" | "lookup" | "download"
+    pub what: String,
+    /// The recipient of a send (normalized), or the media id; empty for an upload.
+    pub target: String,
+    /// HTTP status and Graph code answered; `None` when the connection was dropped.
+    pub answered: Option<(u16, i64)>,
+}
+
 /// One drawn fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Fault {
@@ -90,6 +101,7 @@ pub(crate) struct Faults {
     plan: FaultPlan,
     rng: StdRng,
     pub counts: FaultCounts,
+    pub log: Vec<FaultedRequest>,
 }
 
 impl Default for Faults {
@@ -104,14 +116,26 @@ impl Faults {
             plan,
             rng: StdRng::seed_from_u64(plan.seed),
             counts: FaultCounts::default(),
+            log: Vec::new(),
         }
     }
 
-    /// A new plan restarts the draws from its seed; the counts keep what earlier plans injected.
+    /// A new plan restarts the draws from its seed; the counts and log keep what earlier plans
+    /// injected.
     pub fn set(&mut self, plan: FaultPlan) {
-        let counts = self.counts;
-        *self = Self::new(plan);
-        self.counts = counts;
+        self.plan = plan;
+        self.rng = StdRng::seed_from_u64(plan.seed);
+    }
+
+    /// Draws for one request to `what` on `target`, and counts and logs what it drew.
+    pub fn draw_for(&mut self, what: &str, target: &str) -> Option<Fault> {
+        let fault = self.draw()?;
+        self.log.push(FaultedRequest {
+            what: what.to_string(),
+            target: target.to_string(),
+            answered: fault.error().map(|e| (e.status.as_u16(), e.code)),
+        });
+        Some(fault)
     }
 
     /// Draws for one request and counts what it drew.

@@ -53,9 +53,9 @@ impl GraphSim {
         scheme.eq_ignore_ascii_case("bearer") && token == self.inner.cfg.access_token
     }
 
-    /// Draws from the fault plan for one Graph call.
-    fn fault(&self, what: &str) -> Option<Fault> {
-        let fault = self.inner.lock().faults.draw();
+    /// Draws from the fault plan for one Graph call to `what` on `target`.
+    fn fault(&self, what: &str, target: &str) -> Option<Fault> {
+        let fault = self.inner.lock().faults.draw_for(what, target);
         if let Some(f) = fault {
             tracing::debug!(what, fault = ?f, "graph-sim injected a fault");
         }
@@ -193,7 +193,7 @@ async fn send_message(
         let err = GraphErr::invalid("The request body must be a JSON object.");
         return sim.reject(&to_hint, err, request);
     }
-    if let Some(fault) = sim.fault("messages") {
+    if let Some(fault) = sim.fault("messages", &to_hint) {
         // An answered fault is a refused send, as with `fail_next_sends`; a drop answers nothing.
         return match fault.error() {
             Some(err) => sim.reject(&to_hint, err, request),
@@ -252,7 +252,7 @@ async fn upload_media(
         sim.note_media_request("", "upload", false);
         return GraphErr::auth().into_response();
     }
-    if let Some(fault) = sim.fault("upload") {
+    if let Some(fault) = sim.fault("upload", "") {
         return fault.response();
     }
     if !valid_version(&version) {
@@ -348,7 +348,7 @@ async fn lookup_media(
         sim.note_media_request(&id, "lookup", false);
         return GraphErr::auth().into_response();
     }
-    if let Some(fault) = sim.fault("lookup") {
+    if let Some(fault) = sim.fault("lookup", &id) {
         return fault.response();
     }
     sim.note_media_request(&id, "lookup", true);
@@ -400,7 +400,7 @@ async fn download_media(State(sim): State<GraphSim>, Path(id): Path<String>, hea
         sim.note_media_request(&id, "download", false);
         return GraphErr::auth().into_response();
     }
-    if let Some(fault) = sim.fault("download") {
+    if let Some(fault) = sim.fault("download", &id) {
         return fault.response();
     }
     sim.note_media_request(&id, "download", true);

@@ -28,7 +28,7 @@ use chrono::Utc;
 use tokio::sync::Notify;
 
 pub use config::{Persona, SimConfig};
-pub use faults::{FaultCounts, FaultPlan};
+pub use faults::{FaultCounts, FaultPlan, FaultedRequest};
 pub use types::{InboundMedia, MediaRequest, RejectedSend, SentMessage, SimError};
 
 use state::{normalize_user, Inner, State};
@@ -194,6 +194,11 @@ impl GraphSim {
     /// Requests failed by the fault plans so far, by kind.
     pub fn faults_injected(&self) -> FaultCounts {
         self.inner.lock().faults.counts
+    }
+
+    /// Requests failed by the fault plans so far, in order.
+    pub fn faulted(&self) -> Vec<FaultedRequest> {
+        self.inner.lock().faults.log.clone()
     }
 
     /// As if the user's last message was more than 24 hours ago.
