@@ -425,9 +425,7 @@ async fn every_webhook_body_delivered_three_times() {
     };
     let mut t = settle(&desk, n, &photos, patience).await;
     ask_status(&desk, &mut t).await;
-    println!(
-        "{}",
-        t.line(
+    figure(&t.line(
             "every body delivered 3 times",
             &format!(", webhook posts retried {}", posts.retried)
         )
@@ -475,9 +473,7 @@ async fn graph_failing_with_5xx_429_and_drops() {
         .iter()
         .filter(|r| r.what == "messages" && r.target == WATER_OFFICER)
         .count();
-    println!(
-        "{}",
-        t.line(
+    figure(&t.line(
             "graph 5xx/429/drop",
             &format!(
                 ", faults injected {} (5xx {}, 429 {}, 131056 {}, dropped {}; {} on sends to the officer)",
@@ -545,9 +541,7 @@ async fn sigkill_under_a_steady_stream() {
     };
     let mut t = settle(&desk, n, &photos, patience).await;
     ask_status(&desk, &mut t).await;
-    println!(
-        "{}",
-        t.line(
+    figure(&t.line(
             &format!("SIGKILL x{kills} under 20 complaints/s, restarted on the same data dir"),
             &format!(
                 " (doubles here are re-sends after a kill), webhook posts retried {}",
