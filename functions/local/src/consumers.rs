@@ -113,7 +113,9 @@ async fn process(p: &Ports, queue: &dyn QueueConsumer, d: Delivery) -> bool {
     let env = match Envelope::from_json(&d.body) {
         Ok(env) => env,
         Err(e) => {
-            tracing::error!(queue = d.queue.as_str(), error = %e, "unreadable command; it will go to the dead-letter table");
+            // serde quotes the offending value whole: masked (numbers) and cut short.
+            let error: String = mask_numbers(&e.to_string()).chars().take(300).collect();
+            tracing::error!(queue = d.queue.as_str(), %error, "unreadable command; it will go to the dead-letter table");
             let _ = queue.release(&d, Duration::ZERO).await;
             return false;
         }

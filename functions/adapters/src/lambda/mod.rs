@@ -157,9 +157,11 @@ where
     let env = match Envelope::from_json(record.body.as_deref().unwrap_or("")) {
         Ok(env) => env,
         Err(e) => {
+            // serde quotes the offending value whole (any length): cut short.
+            let error: String = mask_numbers(&e.to_string()).chars().take(300).collect();
             tracing::error!(
                 message_id = id,
-                error = %mask_numbers(&e.to_string()),
+                %error,
                 "unreadable command; it will go to the dead-letter queue"
             );
             return None;
