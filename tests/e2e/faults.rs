@@ -426,10 +426,9 @@ async fn every_webhook_body_delivered_three_times() {
     let mut t = settle(&desk, n, &photos, patience).await;
     ask_status(&desk, &mut t).await;
     figure(&t.line(
-            "every body delivered 3 times",
-            &format!(", webhook posts retried {}", posts.retried)
-        )
-    );
+        "every body delivered 3 times",
+        &format!(", webhook posts retried {}", posts.retried),
+    ));
     assert_nothing_lost(&t, posts);
     assert_nothing_doubled(&t);
 }
@@ -474,18 +473,17 @@ async fn graph_failing_with_5xx_429_and_drops() {
         .filter(|r| r.what == "messages" && r.target == WATER_OFFICER)
         .count();
     figure(&t.line(
-            "graph 5xx/429/drop",
-            &format!(
-                ", faults injected {} (5xx {}, 429 {}, 131056 {}, dropped {}; {} on sends to the officer)",
-                f.total(),
-                f.server_error,
-                f.rate_limit,
-                f.pair_rate,
-                f.dropped,
-                officer_faulted
-            )
-        )
-    );
+        "graph 5xx/429/drop",
+        &format!(
+            ", faults injected {} (5xx {}, 429 {}, 131056 {}, dropped {}; {} on sends to the officer)",
+            f.total(),
+            f.server_error,
+            f.rate_limit,
+            f.pair_rate,
+            f.dropped,
+            officer_faulted
+        ),
+    ));
     assert_nothing_lost(&t, posts);
     assert_nothing_doubled(&t);
 }
@@ -542,12 +540,11 @@ async fn sigkill_under_a_steady_stream() {
     let mut t = settle(&desk, n, &photos, patience).await;
     ask_status(&desk, &mut t).await;
     figure(&t.line(
-            &format!("SIGKILL x{kills} under 20 complaints/s, restarted on the same data dir"),
-            &format!(
-                " (doubles here are re-sends after a kill), webhook posts retried {}",
-                posts.retried
-            )
-        )
-    );
+        &format!("SIGKILL x{kills} under 20 complaints/s, restarted on the same data dir"),
+        &format!(
+            " (doubles here are re-sends after a kill), webhook posts retried {}",
+            posts.retried
+        ),
+    ));
     assert_nothing_lost(&t, posts);
 }

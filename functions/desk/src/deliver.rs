@@ -8,7 +8,7 @@ use shikayat_core::config::Role;
 use shikayat_core::inbound::DeliveryStatus;
 use shikayat_core::lifecycle::Event;
 use shikayat_core::outbound::{MediaSource, OutboundMessage, Rendered};
-use shikayat_core::ports::{OutboundRecord, Ports, SendError};
+use shikayat_core::ports::{OutboundRecord, PortError, Ports, SendError};
 use shikayat_core::{ComplaintId, Phone};
 
 use crate::outbox::transition;
@@ -115,22 +115,39 @@ pub async fn deliver(p: &Ports, d: Delivery<'_>) -> DeskResult<Delivered> {
             Err(SendError::Permanent { code, detail }) => return fail(p, &d, code, detail).await,
             Err(e @ SendError::Retryable { .. }) => return Err(DeskError::Send(e)),
         };
-        p.messages
-            .record_outbound(&OutboundRecord {
-                wamid: wamid.clone(),
-                to: d.to.clone(),
-                complaint: d.complaint.cloned(),
-                kind: d.kind.to_string(),
-                command_key: d.key.to_string(),
-                part,
-                status: DeliveryStatus::Accepted,
-                error: None,
-                at: p.clock.now(),
-            })
-            .await?;
+        let rec = OutboundRecord {
+            wamid: wamid.clone(),
+            to: d.to.clone(),
+            complaint: d.complaint.cloned(),
+            kind: d.kind.to_string(),
+            command_key: d.key.to_string(),
+            part,
+            status: DeliveryStatus::Accepted,
+            error: None,
+            at: p.clock.now(),
+        };
+        record_sent(p, &rec).await?;
         wamids.push(wamid);
     }
     Ok(Delivered::Sent(wamids))
+}
+
+/// Records a message Meta has accepted. It is already on its way, so a failed record would make
+/// the retry send it twice: a transient failure is tried again here, with a short backoff, before
+/// the command is given back to its queue.
+async fn record_sent(p: &Ports, rec: &OutboundRecord) -> DeskResult<()> {
+    let mut wait = std::time::Duration::from_millis(100);
+    for _ in 0..4 {
+        match p.messages.record_outbound(rec).await {
+            Err(PortError::Transient(e)) => {
+                tracing::warn!(error = %e, "recording a sent message failed; trying again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            other => return Ok(other?),
+        }
+    }
+    Ok(p.messages.record_outbound(rec).await?)
 }
 
 async fn upload_if_stored(p: &Ports, msg: &OutboundMessage) -> DeskResult<OutboundMessage> {
