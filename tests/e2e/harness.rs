@@ -237,6 +237,8 @@ impl Desk {
             .env("SHIKAYAT_SETTLE_SECONDS", self.settle_seconds.to_string())
             .env("SHIKAYAT_ESCALATOR_INTERVAL_SECONDS", "1")
             .env("SHIKAYAT_PAIR_INTERVAL_MS", "50")
+            // Strict spacing, so the scenarios see every send paced (a burst of 1).
+            .env("SHIKAYAT_PAIR_BURST", "1")
             .env("SHIKAYAT_LOG", "info")
             .env(
                 "WHATSAPP_API_BASE_URL",

@@ -15,7 +15,7 @@ use shikayat_adapters::lambda::sqs_batch;
 use shikayat_adapters::whatsapp::{CloudApi, CloudApiConfig};
 use shikayat_core::command::{Command, Envelope, QueueName};
 use shikayat_core::config::DistrictConfig;
-use shikayat_core::ports::{Clock, ComplaintStore, MessageLog, Pacer, Ports, Settings};
+use shikayat_core::ports::{Clock, ComplaintStore, MessageLog, Ports, Settings};
 use shikayat_core::ComplaintId;
 use shikayat_graph_sim::{GraphSim, SimConfig};
 use shikayat_webhook::WebhookConfig;
@@ -109,6 +109,7 @@ impl World {
             settings: Settings {
                 settle_seconds: 0,
                 pair_interval: std::time::Duration::ZERO,
+                pair_burst: 1,
             },
             complaints: store.clone(),
             messages: store.clone(),
@@ -118,7 +119,6 @@ impl World {
             queue: queue.clone(),
             whatsapp: Arc::new(whatsapp),
             clock: clock.clone(),
-            pacer: Arc::new(Pacer::default()),
         };
         World {
             ports,

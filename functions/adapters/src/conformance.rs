@@ -172,6 +172,8 @@ conformance!(
     status_only_moves_forward,
     done_keys_dedupe,
     conversation_put_is_conditional,
+    send_slots_follow_the_pair_rate_across_writers,
+    outbox_clears_only_at_its_version,
     directory_queries_and_reload,
     media_round_trip,
     send_receive_ack_and_delay,
@@ -667,6 +669,73 @@ async fn done_keys_dedupe(a: &Adapters) {
 }
 
 // ---- Conversations ----
+
+/// Four writers race for slots to one person: exactly the burst goes at once, the rest are told
+/// to wait, and the conversation's own version never moves for it.
+async fn send_slots_follow_the_pair_rate_across_writers(a: &Adapters) {
+    use shikayat_core::pacing::PairRate;
+    let phone = Phone::new("919800000077");
+    let rate = PairRate::new(std::time::Duration::from_secs(6), 2);
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let s = a.conversations.clone();
+        let phone = phone.clone();
+        tasks.push(tokio::spawn(async move {
+            s.take_send_slot(&phone, at(0), rate).await
+        }));
+    }
+    let mut granted = 0;
+    let mut waits = Vec::new();
+    for t in tasks {
+        match t.await.expect("task").expect("port") {
+            Ok(()) => granted += 1,
+            Err(wait) => waits.push(wait),
+        }
+    }
+    assert_eq!(granted, 2, "the burst, no more: waits {waits:?}");
+    assert!(
+        waits.iter().all(|w| *w == chrono::Duration::seconds(6)),
+        "{waits:?}"
+    );
+    assert!(a
+        .conversations
+        .take_send_slot(&phone, at(6), rate)
+        .await
+        .expect("port")
+        .is_ok());
+    assert_eq!(a.conversations.get(&phone).await.expect("get").version, 0);
+}
+
+/// The outbox goes with the complaint's write and is cleared without moving its version; a
+/// clear for an older version leaves a newer write's outbox alone.
+async fn outbox_clears_only_at_its_version(a: &Adapters) {
+    use shikayat_core::command::OutboxItem;
+    let s = &a.complaints;
+    let id = ComplaintId::new("AMT", 2026, 4242);
+    let item = |k: &str| OutboxItem {
+        queue: QueueName::Relay,
+        envelope: Envelope::new(k, Command::ForwardComplaint { id: id.clone() }),
+        visible_at: Some(at(30)),
+    };
+    let mut c = Complaint::new(id.clone(), Phone::new("919800000078"), None, at(0));
+    c.outbox = vec![item("a")];
+    s.create(&mut c, &[]).await.expect("create");
+    assert_eq!(
+        s.get(&id).await.expect("get").expect("stored").outbox,
+        vec![item("a")]
+    );
+    c.outbox = vec![item("b")];
+    s.update(&mut c, &[]).await.expect("update");
+    s.clear_outbox(&id, 1).await.expect("stale clear is fine");
+    let stored = s.get(&id).await.expect("get").expect("stored");
+    assert_eq!((stored.version, stored.outbox.clone()), (2, vec![item("b")]));
+    s.clear_outbox(&id, 2).await.expect("clear");
+    let stored = s.get(&id).await.expect("get").expect("stored");
+    assert_eq!((stored.version, stored.outbox.len()), (2, 0));
+    // The version did not move: the next conditional write still succeeds.
+    c.outbox.clear();
+    s.update(&mut c, &[]).await.expect("update after clear");
+}
 
 async fn conversation_put_is_conditional(a: &Adapters) {
     let s = &a.conversations;

@@ -15,6 +15,7 @@ pub mod inbound;
 pub mod lifecycle;
 pub mod media;
 pub mod outbound;
+pub mod pacing;
 pub mod ports;
 pub mod routing;
 pub mod rules;

@@ -127,6 +127,15 @@ pub trait Conversations: Send + Sync {
     async fn get(&self, phone: &Phone) -> PortResult<Conversation>;
     /// Conditional on `c.version` (0 = must not exist); bumps it.
     async fn put(&self, c: &mut Conversation) -> PortResult<()>;
+    /// Takes one send slot to `phone` under the pair rate (`pacing::take`), atomically across
+    /// processes, on a record of its own (so it never races the conversation's version). Err:
+    /// how long until a slot is free.
+    async fn take_send_slot(
+        &self,
+        phone: &Phone,
+        now: DateTime<Utc>,
+        rate: crate::pacing::PairRate,
+    ) -> PortResult<Result<(), chrono::Duration>>;
 }
 
 #[async_trait]
@@ -218,8 +227,16 @@ impl Clock for SystemClock {
 pub struct Settings {
     /// The burst settle window.
     pub settle_seconds: u32,
-    /// Minimum gap between two messages to the same person (Meta's pair rate: 6 s).
+    /// Average gap between two messages to the same person (Meta's pair rate: 6 s).
     pub pair_interval: std::time::Duration,
+    /// How many may go back to back before the gap applies (Meta allows 45; we keep far below).
+    pub pair_burst: u32,
+}
+
+impl Settings {
+    pub fn pair_rate(&self) -> crate::pacing::PairRate {
+        crate::pacing::PairRate::new(self.pair_interval, self.pair_burst)
+    }
 }
 
 impl Default for Settings {
@@ -227,6 +244,7 @@ impl Default for Settings {
         Self {
             settle_seconds: 120,
             pair_interval: std::time::Duration::from_secs(6),
+            pair_burst: 5,
         }
     }
 }
@@ -244,31 +262,4 @@ pub struct Ports {
     pub queue: Arc<dyn Queue>,
     pub whatsapp: Arc<dyn WhatsApp>,
     pub clock: Arc<dyn Clock>,
-    pub pacer: Arc<Pacer>,
-}
-
-/// Spaces messages to one person (pair rate limit) within this process.
-#[derive(Default)]
-pub struct Pacer {
-    last: std::sync::Mutex<std::collections::HashMap<Phone, std::time::Instant>>,
-}
-
-impl Pacer {
-    /// How long to wait before the next message to `to`, reserving that slot.
-    pub fn reserve(&self, to: &Phone, interval: std::time::Duration) -> std::time::Duration {
-        let now = std::time::Instant::now();
-        let mut last = match self.last.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let slot = match last.get(to) {
-            Some(prev) if *prev + interval > now => *prev + interval,
-            _ => now,
-        };
-        last.insert(to.clone(), slot);
-        if last.len() > 10_000 {
-            last.retain(|_, t| *t + interval > now);
-        }
-        slot - now
-    }
 }

@@ -95,9 +95,14 @@ pub async fn deliver(p: &Ports, d: Delivery<'_>) -> DeskResult<Delivered> {
             }
             Err(e) => return Err(e),
         };
-        let wait = p.pacer.reserve(d.to, p.settings.pair_interval);
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+        // Pacing is a schedule, not a sleep: too early, and the command goes back on its queue
+        // with the wait as its delay; the parts already sent are not sent again.
+        if let Err(wait) = p
+            .conversations
+            .take_send_slot(d.to, p.clock.now(), p.settings.pair_rate())
+            .await?
+        {
+            return Err(DeskError::Later(wait));
         }
         let sent = p.whatsapp.send(d.to, &msg, out.reply_to.as_deref()).await;
         let wamid = match sent {

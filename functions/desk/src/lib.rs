@@ -27,6 +27,10 @@ pub enum DeskError {
     Port(PortError),
     #[error("whatsapp: {0}")]
     Send(SendError),
+    /// Meta's pair rate: the next message to this person may go only after this wait. The
+    /// command goes back on its queue with that delay (`requeue_later`), never a sleep.
+    #[error("paced: the next message may go in {0}")]
+    Later(chrono::Duration),
 }
 
 impl From<PortError> for DeskError {
@@ -45,6 +49,7 @@ impl DeskError {
             DeskError::Refused(_) | DeskError::NoSuchComplaint(_) => false,
             DeskError::Port(e) => !matches!(e, PortError::Permanent(_)),
             DeskError::Send(e) => matches!(e, SendError::Retryable { .. }),
+            DeskError::Later(_) => true,
         }
     }
 
@@ -55,6 +60,27 @@ impl DeskError {
 }
 
 pub type DeskResult<T> = Result<T, DeskError>;
+
+/// Puts a paced command back on its queue, visible after `wait` (whole seconds, as SQS counts
+/// them; at most its 15 minutes). The copy keeps the key, so it resumes where this one stopped.
+pub async fn requeue_later(
+    p: &shikayat_core::ports::Ports,
+    queue: shikayat_core::command::QueueName,
+    env: &shikayat_core::command::Envelope,
+    wait: chrono::Duration,
+) -> DeskResult<()> {
+    let ms = wait.num_milliseconds().max(0);
+    let seconds = ((ms + 999) / 1000).clamp(1, 900) as u32;
+    let out = shikayat_core::command::Outbound {
+        queue,
+        envelope: env.clone(),
+        group: None,
+        delay_seconds: seconds,
+    };
+    p.queue.send(&out).await?;
+    tracing::debug!(seconds, "paced: back on the queue");
+    Ok(())
+}
 
 /// Who gets a complaint of `department`, and by when: the one rule for the relay's routing, the
 /// control room's `assign` and a reopened complaint's second look. A reopened complaint goes back

@@ -13,7 +13,7 @@ use shikayat_adapters::embedded::{Db, FolderMedia, SqliteQueue, SqliteStore};
 use shikayat_adapters::whatsapp::{CloudApi, CloudApiConfig};
 use shikayat_core::complaint::{Complaint, Status};
 use shikayat_core::config::DistrictConfig;
-use shikayat_core::ports::{ComplaintStore, Pacer, Ports, Settings, SystemClock};
+use shikayat_core::ports::{ComplaintStore, Ports, Settings, SystemClock};
 use shikayat_core::{ComplaintId, Phone};
 
 const WATER_OFFICER: &str = "919000000105";
@@ -85,7 +85,6 @@ fn main() {
         queue,
         whatsapp,
         clock: Arc::new(SystemClock),
-        pacer: Arc::new(Pacer::default()),
     };
 
     rt.block_on(async {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use shikayat_adapters::whatsapp::{CloudApi, CloudApiConfig};
 use shikayat_core::config::DistrictConfig;
-use shikayat_core::ports::{Pacer, Ports, Settings, SystemClock};
+use shikayat_core::ports::{Ports, Settings, SystemClock};
 use shikayat_graph_sim::{GraphSim, Persona, SimConfig};
 use shikayat_webhook::WebhookConfig;
 use tokio::sync::watch;
@@ -65,6 +65,7 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
         settings: Settings {
             settle_seconds: s.settle_seconds,
             pair_interval: s.pair_interval,
+            pair_burst: s.pair_burst,
         },
         complaints: backend.complaints.clone(),
         messages: backend.messages.clone(),
@@ -74,7 +75,6 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
         queue: backend.queue.clone(),
         whatsapp,
         clock: Arc::new(SystemClock),
-        pacer: Arc::new(Pacer::default()),
     };
     let webhook = WebhookConfig {
         app_secret: s.whatsapp.app_secret.clone(),

@@ -15,6 +15,8 @@ pub struct LocalSettings {
     pub settle_seconds: u32,
     pub escalator_interval: Duration,
     pub pair_interval: Duration,
+    /// Messages to one person that may go back to back (`SHIKAYAT_PAIR_BURST`, default 5).
+    pub pair_burst: u32,
     pub whatsapp: WhatsAppSettings,
 }
 
@@ -81,6 +83,7 @@ impl LocalSettings {
             settle_seconds: number("SHIKAYAT_SETTLE_SECONDS", 120)?,
             escalator_interval: Duration::from_secs(number("SHIKAYAT_ESCALATOR_INTERVAL_SECONDS", 300)?),
             pair_interval: Duration::from_millis(number("SHIKAYAT_PAIR_INTERVAL_MS", 6000)?),
+            pair_burst: number("SHIKAYAT_PAIR_BURST", 5)?,
             whatsapp: WhatsAppSettings {
                 version: var("WHATSAPP_API_VERSION").unwrap_or_else(|| "v25.0".into()),
                 phone_number_id: secret("WHATSAPP_PHONE_NUMBER_ID", "100000000000001")?,

@@ -76,6 +76,11 @@ pub async fn handle(p: &Ports, env: &Envelope) -> Result<(), RelayError> {
     };
     match done {
         Ok(()) => {}
+        Err(DeskError::Later(wait)) => {
+            // Not done: its copy comes back after the wait and finishes it.
+            shikayat_desk::requeue_later(p, shikayat_core::command::QueueName::Relay, env, wait).await?;
+            return Ok(());
+        }
         Err(e) if e.is_refusal() => tracing::info!(error = %e, "stale command completed"),
         Err(e) => return Err(e.into()),
     }

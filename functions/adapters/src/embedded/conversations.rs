@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use shikayat_core::conversation::Conversation;
 use shikayat_core::ids::Phone;
+use shikayat_core::pacing::{take, PairRate};
 use shikayat_core::ports::{Conversations, PortError, PortResult};
 
 use super::db::{db_err, json_err};
@@ -69,5 +70,39 @@ impl Conversations for SqliteStore {
             .await?;
         c.version = expected + 1;
         Ok(())
+    }
+
+    async fn take_send_slot(
+        &self,
+        phone: &Phone,
+        now: chrono::DateTime<chrono::Utc>,
+        rate: PairRate,
+    ) -> PortResult<Result<(), chrono::Duration>> {
+        let key = phone.as_str().to_string();
+        self.db
+            .call(move |conn| {
+                // Read and write in one immediate transaction: two consumers never share a slot.
+                let tx = conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(db_err)?;
+                let stored: Option<i64> = tx
+                    .query_row("SELECT tat_ms FROM pacing WHERE phone = ?1", [&key], |r| r.get(0))
+                    .optional()
+                    .map_err(db_err)?;
+                let tat = stored.and_then(chrono::DateTime::from_timestamp_millis);
+                let next = match take(tat, now, rate) {
+                    Ok(next) => next,
+                    Err(wait) => return Ok(Err(wait)),
+                };
+                tx.execute(
+                    "INSERT INTO pacing (phone, tat_ms) VALUES (?1, ?2)
+                     ON CONFLICT (phone) DO UPDATE SET tat_ms = excluded.tat_ms",
+                    params![key, next.timestamp_millis()],
+                )
+                .map_err(db_err)?;
+                tx.commit().map_err(db_err)?;
+                Ok(Ok(()))
+            })
+            .await
     }
 }

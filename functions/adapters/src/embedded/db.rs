@@ -78,6 +78,12 @@ CREATE TABLE IF NOT EXISTS conversations (
     doc     TEXT NOT NULL
 );
 
+-- Meta's pair rate per recipient: the time the next send is "due" (pacing::take), epoch ms.
+CREATE TABLE IF NOT EXISTS pacing (
+    phone  TEXT PRIMARY KEY,
+    tat_ms INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS directory (
     phone TEXT PRIMARY KEY,
     role  TEXT NOT NULL,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use shikayat_core::config::DistrictConfig;
-use shikayat_core::ports::{Pacer, Ports, Settings, SystemClock};
+use shikayat_core::ports::{Ports, Settings, SystemClock};
 use thiserror::Error;
 
 use crate::aws::{ports_parts, AwsClients, AwsNames, DynamoStore, SqsQueue};
@@ -200,7 +200,7 @@ pub async fn webhook_from_env() -> Result<WebhookParts, LambdaInitError> {
 /// Everything the router, officer-relay, notifier and escalator need, built once per container:
 /// the AWS adapters (queue URLs resolved, connections warmed by the first reads), the WhatsApp
 /// client, the district configuration and the tunables (`SHIKAYAT_SETTLE_SECONDS`,
-/// `SHIKAYAT_PAIR_INTERVAL_MS`).
+/// `SHIKAYAT_PAIR_INTERVAL_MS`, `SHIKAYAT_PAIR_BURST`).
 pub async fn ports_from_env() -> Result<Ports, LambdaInitError> {
     let sdk = sdk_config_from_env().await;
     let clients = AwsClients::from_conf(&sdk);
@@ -213,6 +213,7 @@ pub async fn ports_from_env() -> Result<Ports, LambdaInitError> {
     let settings = Settings {
         settle_seconds: number("SHIKAYAT_SETTLE_SECONDS", 120)?,
         pair_interval: std::time::Duration::from_millis(number("SHIKAYAT_PAIR_INTERVAL_MS", 6000)?),
+        pair_burst: number("SHIKAYAT_PAIR_BURST", 5)?,
     };
     tracing::info!(
         district = %config.district.code,
@@ -231,7 +232,6 @@ pub async fn ports_from_env() -> Result<Ports, LambdaInitError> {
         queue: parts.queue,
         whatsapp: Arc::new(whatsapp),
         clock: Arc::new(SystemClock),
-        pacer: Arc::new(Pacer::default()),
     })
 }
 

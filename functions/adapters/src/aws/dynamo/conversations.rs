@@ -96,4 +96,51 @@ impl Conversations for DynamoStore {
             Err(e) => Err(port_err("put conversation", e)),
         }
     }
+
+    /// On an item of its own in the conversations table (`pace#<phone>`), so the conversation's
+    /// version never moves for a send; written conditionally on the time it was read.
+    async fn take_send_slot(
+        &self,
+        phone: &Phone,
+        now: chrono::DateTime<chrono::Utc>,
+        rate: shikayat_core::pacing::PairRate,
+    ) -> PortResult<Result<(), chrono::Duration>> {
+        let key = format!("pace#{}", phone.as_str());
+        loop {
+            let out = self
+                .client
+                .get_item()
+                .table_name(self.names.conversations())
+                .key("phone", s(&key))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| port_err("get pacing", e))?;
+            let stored: Option<i64> = out.item.as_ref().and_then(|i| get_n(i, "tat_ms"));
+            let tat = stored.and_then(chrono::DateTime::from_timestamp_millis);
+            let next = match shikayat_core::pacing::take(tat, now, rate) {
+                Ok(next) => next,
+                Err(wait) => return Ok(Err(wait)),
+            };
+            let mut req = self
+                .client
+                .update_item()
+                .table_name(self.names.conversations())
+                .key("phone", s(&key))
+                .update_expression("SET tat_ms = :next")
+                .expression_attribute_values(":next", n(next.timestamp_millis()));
+            req = match stored {
+                None => req.condition_expression("attribute_not_exists(tat_ms)"),
+                Some(old) => req
+                    .condition_expression("tat_ms = :old")
+                    .expression_attribute_values(":old", n(old)),
+            };
+            match req.send().await {
+                Ok(_) => return Ok(Ok(())),
+                // Another consumer took a slot meanwhile: read again.
+                Err(e) if code(&e) == Some("ConditionalCheckFailedException") => continue,
+                Err(e) => return Err(port_err("take send slot", e)),
+            }
+        }
+    }
 }
