@@ -160,11 +160,12 @@ async fn a_forward_that_meta_refuses_for_now_is_sent_on_retry() {
 async fn evidence_after_the_delivery_follows_it() {
     let desk = Desk::start().await;
     let (id, _ask) = to_report_delivered(&desk).await;
+    // Well after the report settled: the officer replies to the complaint with one more photo.
+    let details = desk.wait_text(WATER_OFFICER, "पूरा विवरण").await;
+    let mut photo = InboundMedia::image(jpeg("late"), Some("बाद की फ़ोटो"));
+    photo.context_wamid = Some(details.wamid.clone());
     desk.sim
-        .send_media(
-            WATER_OFFICER,
-            InboundMedia::image(jpeg("late"), Some("बाद की फ़ोटो")),
-        )
+        .send_media(WATER_OFFICER, photo)
         .await
         .expect("late evidence");
     let late = desk
