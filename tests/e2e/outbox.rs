@@ -177,3 +177,65 @@ async fn evidence_after_the_delivery_follows_it() {
     tokio::time::sleep(Duration::from_secs(desk.settle_seconds + 1)).await;
     assert_eq!(feedback_asks(&desk, CITIZEN, &id), 1, "asked once");
 }
+
+/// A notification whose sender has no number and no user id registers nothing and is answered
+/// 200 (Meta would otherwise redeliver it for days); the next real complaint is number 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sender_with_no_number_gets_nothing_registered() {
+    let desk = Desk::start().await;
+    let body = serde_json::json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"916391363636","phone_number_id":desk.sim.config().phone_number_id},
+        "contacts":[{"profile":{"name":"x"},"wa_id":"+"}],
+        "messages":[{"from":"+","id":"wamid.NO-NUMBER","timestamp":"1790000000","type":"text","text":{"body":"हैंडपंप खराब है"}}]}}]}]})
+    .to_string()
+    .into_bytes();
+    let sig = desk.sim.sign(&body);
+    assert_eq!(desk.sim.post_raw(body, Some(sig)).await.expect("post"), 200);
+    tokio::time::sleep(Duration::from_secs(desk.settle_seconds + 1)).await;
+    assert!(
+        desk.sim.sent().is_empty(),
+        "nothing sent for a sender with no number"
+    );
+    desk.sim
+        .send_text(CITIZEN, "हैंडपंप से पानी नहीं आ रहा")
+        .await
+        .expect("complaint");
+    assert_eq!(desk.complaint_number(CITIZEN).await, "AMT-2026-000001");
+}
+
+/// While "same complaint or new?" waits, at most 20 messages are held; each one past that is
+/// answered with the question again instead of growing the conversation without bound.
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_held_for_a_question_are_capped() {
+    let desk = Desk::start().await;
+    desk.sim
+        .send_text(CITIZEN, "हैंडपंप से पानी नहीं आ रहा")
+        .await
+        .expect("complaint");
+    let id = desk.complaint_number(CITIZEN).await;
+    desk.wait_text(WATER_OFFICER, &id).await;
+    // Past the burst by Meta's timestamps too (they count whole seconds).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let asks = || {
+        desk.sim
+            .sent_to(CITIZEN)
+            .iter()
+            .filter(|m| m.text().contains("or a new complaint"))
+            .count()
+    };
+    for i in 0..23 {
+        desk.sim
+            .send_text(CITIZEN, &format!("और जानकारी {i}"))
+            .await
+            .expect("more");
+    }
+    // The first message asks; 20 are held; the last three are asked again.
+    for _ in 0..150 {
+        if asks() >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(asks(), 4);
+}

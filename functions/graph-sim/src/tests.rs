@@ -634,6 +634,8 @@ async fn sandbox_page_and_api() {
         .await
         .unwrap();
     assert!(page.contains("/sim/api/chat") && page.contains("<script>"));
+    // What a person sees when something fails is on the page itself.
+    assert!(page.contains("When something goes wrong") && page.contains("no such complaint"));
     let personas: Value = http
         .get(format!("{base}/sim/api/personas"))
         .send()

@@ -103,7 +103,7 @@ async fn content(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
         }
     }
     let latest_open = mine.iter().find(|c| c.status.is_open()).map(|c| c.id.clone());
-    match place_citizen_content(ctx.conv, latest_open.as_ref(), ctx.now) {
+    match place_citizen_content(ctx.conv, latest_open.as_ref(), ctx.sent_at()) {
         Placement::JoinDraft(id) => join(ctx, &id, std::slice::from_ref(ctx.m), true).await,
         Placement::AskSameOrNew(id) => {
             if let Some(Pending::SameOrNew { complaint, held }) = &mut ctx.conv.pending {

@@ -174,6 +174,14 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// When the person sent it (Meta's timestamp), never later than now: whether a message joins
+    /// a burst is the sender's timing, not how long the queue took to hand it to us.
+    pub fn sent_at(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(self.m.timestamp, 0)
+            .filter(|t| *t <= self.now)
+            .unwrap_or(self.now)
+    }
+
     /// A reply that changes no state (a welcome, a status answer, a question); anything a state
     /// change causes goes through its transition's outbox instead.
     pub async fn reply(

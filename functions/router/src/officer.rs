@@ -80,7 +80,7 @@ async fn report(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
     };
     let code = ctx.p.config.district.code.clone();
     let in_text = text_of(ctx.m).and_then(|t| ComplaintId::find_in(t, &code));
-    let target = match_officer_message(replied, in_text, ctx.conv.report_draft.as_ref(), ctx.now);
+    let target = match_officer_message(replied, in_text, ctx.conv.report_draft.as_ref(), ctx.sent_at());
     match target {
         Some(id) => report_part(ctx, &id, &ctx.m.clone()).await,
         None => {
