@@ -24,6 +24,10 @@ use crate::consumer::{Delivery, QueueConsumer};
 /// it; a longer delay is sent at 15 minutes, and the consumer, which re-reads the complaint's
 /// `settles_at`, simply finds it early and puts it back.
 pub const MAX_DELAY_SECONDS: u32 = 900;
+/// How long a message polled by the local runner stays hidden. The queues' own timeouts are sized
+/// for Lambda (six times a function's timeout, up to 12 minutes); a runner killed mid-batch would
+/// otherwise hold those messages, and their senders' FIFO groups, for that long.
+const POLL_VISIBILITY_SECONDS: i32 = 60;
 /// Long-poll wait per receive: short, so a poller stops promptly when the runner shuts down.
 const WAIT_SECONDS: i32 = 1;
 /// SQS's batch limit.
@@ -158,6 +162,7 @@ impl QueueConsumer for SqsQueue {
             .queue_url(self.url(queue))
             .max_number_of_messages(max.min(MAX_BATCH) as i32)
             .wait_time_seconds(WAIT_SECONDS)
+            .visibility_timeout(POLL_VISIBILITY_SECONDS)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
             .send()
