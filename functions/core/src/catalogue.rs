@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::complaint::{Complaint, MediaItem, Status, TimelineEntry};
+use crate::complaint::{Complaint, MediaItem, Report, Status, TimelineEntry};
 use crate::config::DistrictConfig;
 use crate::ids::ComplaintId;
 use crate::outbound::{buttons, text, ListRow, MediaSource, OutboundMessage, Outgoing, Rendered};
@@ -720,17 +720,7 @@ pub fn report_to_citizen(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
         ),
         4096,
     ))];
-    for (i, m) in report.media.iter().enumerate() {
-        free_form.push(media_message(
-            m,
-            Some(format!(
-                "साक्ष्य / Evidence {}/{} — {}",
-                i + 1,
-                report.media.len(),
-                c.id
-            )),
-        ));
-    }
+    free_form.extend(evidence(c, &report, 0));
     let ids = [
         Action::Satisfied(c.id.clone()).id(),
         Action::Dissatisfied(c.id.clone()).id(),
@@ -753,6 +743,21 @@ pub fn report_to_citizen(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
     }
 }
 
+/// The report's evidence from item `skip` on, each numbered against the whole report.
+fn evidence<'a>(c: &'a Complaint, report: &'a Report, skip: usize) -> impl Iterator<Item = Outgoing> + 'a {
+    report.media.iter().enumerate().skip(skip).map(move |(i, m)| {
+        media_message(
+            m,
+            Some(format!(
+                "साक्ष्य / Evidence {}/{} — {}",
+                i + 1,
+                report.media.len(),
+                c.id
+            )),
+        )
+    })
+}
+
 /// What reached the report after it was delivered (or while it was being delivered): the new
 /// text and evidence, without asking for feedback again. Outside the window, the report's
 /// template carries it.
@@ -772,17 +777,7 @@ pub fn more_evidence(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
             4096,
         )));
     }
-    for (i, m) in report.media.iter().enumerate().skip(from.media) {
-        free_form.push(media_message(
-            m,
-            Some(format!(
-                "साक्ष्य / Evidence {}/{} — {}",
-                i + 1,
-                report.media.len(),
-                c.id
-            )),
-        ));
-    }
+    free_form.extend(evidence(c, &report, from.media));
     Rendered {
         free_form,
         template: report_to_citizen(c, cfg).template,

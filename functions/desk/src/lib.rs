@@ -61,6 +61,25 @@ impl DeskError {
 
 pub type DeskResult<T> = Result<T, DeskError>;
 
+/// How a consumer ends a command: done (marked, so a redelivery does nothing), paced (a copy
+/// goes back on `queue` with the wait; this one is not marked), stale (refused by the rules:
+/// marked, nothing to retry), or failed (the error, so the queue redelivers it).
+pub async fn settle_command(
+    p: &shikayat_core::ports::Ports,
+    queue: shikayat_core::command::QueueName,
+    env: &shikayat_core::command::Envelope,
+    done: DeskResult<()>,
+) -> DeskResult<()> {
+    match done {
+        Ok(()) => {}
+        Err(DeskError::Later(wait)) => return requeue_later(p, queue, env, wait).await,
+        Err(e) if e.is_refusal() => tracing::info!(error = %e, "stale command completed"),
+        Err(e) => return Err(e),
+    }
+    p.messages.mark_done(&env.key).await?;
+    Ok(())
+}
+
 /// Puts a paced command back on its queue, visible after `wait` (whole seconds, as SQS counts
 /// them; at most its 15 minutes). The copy keeps the key, so it resumes where this one stopped.
 pub async fn requeue_later(

@@ -43,17 +43,7 @@ pub async fn handle(p: &Ports, env: &Envelope) -> Result<(), NotifyError> {
         Command::DeliverReport { id } => deliver_report(p, &env.key, id).await,
         other => return Err(NotifyError::Unexpected(format!("notifier got {}", other.kind()))),
     };
-    match done {
-        Ok(()) => {}
-        Err(DeskError::Later(wait)) => {
-            // Not done: its copy comes back after the wait and finishes it.
-            shikayat_desk::requeue_later(p, shikayat_core::command::QueueName::Notify, env, wait).await?;
-            return Ok(());
-        }
-        Err(e) if e.is_refusal() => tracing::info!(error = %e, "stale command completed"),
-        Err(e) => return Err(e.into()),
-    }
-    p.messages.mark_done(&env.key).await?;
+    shikayat_desk::settle_command(p, shikayat_core::command::QueueName::Notify, env, done).await?;
     Ok(())
 }
 

@@ -74,17 +74,7 @@ pub async fn handle(p: &Ports, env: &Envelope) -> Result<(), RelayError> {
             )))
         }
     };
-    match done {
-        Ok(()) => {}
-        Err(DeskError::Later(wait)) => {
-            // Not done: its copy comes back after the wait and finishes it.
-            shikayat_desk::requeue_later(p, shikayat_core::command::QueueName::Relay, env, wait).await?;
-            return Ok(());
-        }
-        Err(e) if e.is_refusal() => tracing::info!(error = %e, "stale command completed"),
-        Err(e) => return Err(e.into()),
-    }
-    p.messages.mark_done(&env.key).await?;
+    shikayat_desk::settle_command(p, shikayat_core::command::QueueName::Relay, env, done).await?;
     Ok(())
 }
 
