@@ -49,9 +49,14 @@ pub async fn aws(config: &DistrictConfig, config_text: &str) -> anyhow::Result<B
     use shikayat_adapters::aws::{ports_parts, AwsClients, AwsNames};
     let names = AwsNames::from_env();
     let clients = AwsClients::from_env().await;
-    let parts = ports_parts(&clients, &names)
+    let mut parts = ports_parts(&clients, &names)
         .await
         .map_err(|e| anyhow::anyhow!("AWS resources (run `shikayat-admin provision`?): {e}"))?;
+    // The runner polls SQS itself: a killed runner's batch comes back in a minute, not in the
+    // queues' Lambda-sized visibility timeouts.
+    if let Some(queue) = std::sync::Arc::get_mut(&mut parts.queue) {
+        queue.poll_for_local_runner();
+    }
     parts
         .store
         .load_directory(config)

@@ -24,10 +24,11 @@ use crate::consumer::{Delivery, QueueConsumer};
 /// it; a longer delay is sent at 15 minutes, and the consumer, which re-reads the complaint's
 /// `settles_at`, simply finds it early and puts it back.
 pub const MAX_DELAY_SECONDS: u32 = 900;
-/// How long a message polled by the local runner stays hidden. The queues' own timeouts are sized
-/// for Lambda (six times a function's timeout, up to 12 minutes); a runner killed mid-batch would
-/// otherwise hold those messages, and their senders' FIFO groups, for that long.
-const POLL_VISIBILITY_SECONDS: i32 = 60;
+/// How long a message polled by the local runner stays hidden (`poll_for_local_runner`). The
+/// queues' own timeouts are sized for Lambda (six times a function's timeout, up to 12 minutes);
+/// a runner killed mid-batch would otherwise hold those messages, and their senders' FIFO groups,
+/// for that long.
+pub const LOCAL_POLL_VISIBILITY_SECONDS: i32 = 60;
 /// Long-poll wait per receive: short, so a poller stops promptly when the runner shuts down.
 const WAIT_SECONDS: i32 = 1;
 /// SQS's batch limit.
@@ -38,6 +39,8 @@ pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     urls: HashMap<QueueName, String>,
     dead_letter_urls: HashMap<QueueName, String>,
+    /// A visibility timeout for `receive` in place of the queue's own (None: the queue's).
+    poll_visibility: Option<i32>,
 }
 
 /// SQS accepts ids of 1–128 characters from `[A-Za-z0-9]` and ASCII punctuation. A key that
@@ -57,6 +60,11 @@ pub(crate) fn sqs_id(raw: &str) -> String {
 }
 
 impl SqsQueue {
+    /// The local runner's polling: messages hidden for `LOCAL_POLL_VISIBILITY_SECONDS`.
+    pub fn poll_for_local_runner(&mut self) {
+        self.poll_visibility = Some(LOCAL_POLL_VISIBILITY_SECONDS);
+    }
+
     /// Resolves every queue URL once, so sends do no lookups. A URL given in the environment
     /// (`SHIKAYAT_INBOUND_QUEUE_URL`, `SHIKAYAT_INBOUND_DLQ_URL`, … as the IaC sets them) is
     /// taken as it is: no network call, which keeps a Lambda's cold start short.
@@ -81,6 +89,7 @@ impl SqsQueue {
             client,
             urls,
             dead_letter_urls,
+            poll_visibility: None,
         })
     }
 
@@ -162,7 +171,7 @@ impl QueueConsumer for SqsQueue {
             .queue_url(self.url(queue))
             .max_number_of_messages(max.min(MAX_BATCH) as i32)
             .wait_time_seconds(WAIT_SECONDS)
-            .visibility_timeout(POLL_VISIBILITY_SECONDS)
+            .set_visibility_timeout(self.poll_visibility)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
             .send()
