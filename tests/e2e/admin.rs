@@ -85,14 +85,9 @@ async fn load_config_refuses_bad_configs_and_writes_nothing() {
             "department electricity: sla \"two days\"",
         ),
         (
-            "missing template name",
-            replace_once(&good, "reminder = \"shikayat_reminder\"\n", ""),
-            "missing field `reminder`",
-        ),
-        (
-            "empty template name",
-            replace_once(&good, "reminder = \"shikayat_reminder\"", "reminder = \" \""),
-            "templates.reminder is empty",
+            "empty template language",
+            replace_once(&good, "language = \"hi\"", "language = \" \""),
+            "templates.language is empty",
         ),
     ];
     for (what, text, message) in &cases {

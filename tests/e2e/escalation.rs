@@ -64,9 +64,13 @@ async fn reminder_then_escalation_up_the_chain_each_once() {
         .await;
     assert!(reminder.text().contains(&id), "{}", reminder.text());
 
+    // Free-form "(level 1)", or the overdue template's "Level 1.".
     let level = |n: u32| {
         let id = id.clone();
-        move |m: &SentMessage| m.text().contains(&id) && m.text().contains(&format!("level {n})"))
+        move |m: &SentMessage| {
+            let t = m.text();
+            t.contains(&id) && (t.contains(&format!("level {n})")) || t.contains(&format!("Level {n}.")))
+        }
     };
     desk.wait_for(SDM, "level 1 to the SDM", level(1)).await;
     desk.wait_for(CONTROL_ROOM, "level 1 to the control room", level(1))
@@ -75,7 +79,7 @@ async fn reminder_then_escalation_up_the_chain_each_once() {
     desk.wait_for(CONTROL_ROOM, "level 2 to the control room", level(2))
         .await;
     let top = desk.wait_for(DM, "level 3 to the DM", level(3)).await;
-    assert_eq!(top.template_name().as_deref(), Some("shikayat_escalation"));
+    assert_eq!(top.template_name().as_deref(), Some("shikayat_overdue"));
     desk.wait_for(CONTROL_ROOM2, "level 3 to the second desk", level(3))
         .await;
 

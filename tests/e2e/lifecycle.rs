@@ -198,7 +198,7 @@ async fn unroutable_complaints_are_assigned_by_the_control_room() {
     let id = desk.complaint_number(CITIZEN).await;
     // Outside the control room's window: the template.
     let told = desk.wait_text(CONTROL_ROOM, &id).await;
-    assert_eq!(told.template_name().as_deref(), Some("shikayat_escalation"));
+    assert_eq!(told.template_name().as_deref(), Some("shikayat_unassigned"));
     desk.wait_text(CONTROL_ROOM2, &id).await;
 
     // By text command.

@@ -344,8 +344,25 @@ pub fn message_body(to: &Phone, msg: &OutboundMessage, reply_to: Option<&str>) -
             language,
             params,
             quick_replies,
+            header,
         } => {
             let mut components = Vec::new();
+            if let Some(h) = header {
+                let MediaSource::Uploaded { id } = &h.media else {
+                    return Err(permanent("template header media must be uploaded first".into()));
+                };
+                let kind = h.kind.as_str();
+                let mut media = json!({ "id": id });
+                if let Some(f) = h.filename.as_deref().filter(|f| !f.is_empty()) {
+                    if h.kind == MediaKind::Document {
+                        media["filename"] = json!(f);
+                    }
+                }
+                components.push(json!({
+                    "type": "header",
+                    "parameters": [{ "type": kind, kind: media }],
+                }));
+            }
             if !params.is_empty() {
                 let p: Vec<Value> = params
                     .iter()
@@ -607,6 +624,7 @@ mod tests {
             language: "hi".into(),
             params: vec!["GRV-2026-000087".into(), "done".into()],
             quick_replies: vec!["FEEDBACK:SATISFIED:G".into(), "FEEDBACK:DISSATISFIED:G".into()],
+            header: None,
         };
         let want = base(
             json!({ "type": "template", "template": { "name": "grievance_report_hi",
@@ -621,11 +639,40 @@ mod tests {
             language: "en".into(),
             params: vec![],
             quick_replies: vec![],
+            header: None,
         };
         let want = base(
             json!({ "type": "template", "template": { "name": "t", "language": { "code": "en" }, "components": [] } }),
         );
         assert_eq!(message_body(&citizen(), &bare, None).unwrap(), want);
+        // A media header goes first, by uploaded id; a stored one must be uploaded before.
+        let header = |media| shikayat_core::outbound::TemplateMedia {
+            kind: MediaKind::Image,
+            media,
+            mime_type: "image/jpeg".into(),
+            filename: None,
+        };
+        let with_photo = OutboundMessage::Template {
+            name: "r".into(),
+            language: "hi".into(),
+            params: vec!["x".into()],
+            quick_replies: vec![],
+            header: Some(header(MediaSource::Uploaded { id: "77".into() })),
+        };
+        let want = base(
+            json!({ "type": "template", "template": { "name": "r", "language": { "code": "hi" }, "components": [
+            { "type": "header", "parameters": [{ "type": "image", "image": { "id": "77" } }] },
+            { "type": "body", "parameters": [{ "type": "text", "text": "x" }] } ] } }),
+        );
+        assert_eq!(message_body(&citizen(), &with_photo, None).unwrap(), want);
+        let stored = OutboundMessage::Template {
+            name: "r".into(),
+            language: "hi".into(),
+            params: vec!["x".into()],
+            quick_replies: vec![],
+            header: Some(header(MediaSource::Stored { key: "k".into() })),
+        };
+        assert!(message_body(&citizen(), &stored, None).is_err());
     }
 
     #[test]

@@ -4,10 +4,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::complaint::{Complaint, MediaItem, Report, Status, TimelineEntry};
+use crate::complaint::{Complaint, MediaItem, MediaKind, Report, Status, TimelineEntry};
 use crate::config::DistrictConfig;
 use crate::ids::ComplaintId;
-use crate::outbound::{buttons, text, ListRow, MediaSource, OutboundMessage, Outgoing, Rendered};
+use crate::outbound::{
+    buttons, param, text, ListRow, MediaSource, OutboundMessage, Outgoing, Rendered, TemplateMedia,
+};
+use crate::templates::Template;
 
 pub const SATISFIED: &str = "संतुष्ट / Satisfied";
 pub const UNHAPPY: &str = "असंतुष्ट / Unhappy";
@@ -31,6 +34,9 @@ pub enum Action {
     Assign(ComplaintId, String),
     /// Control room picks an unassigned complaint: answered with the department list for it.
     Pick(ComplaintId),
+    /// A template's "view" quick reply: the tap opens the window, and what the template could
+    /// only announce follows (a report's evidence, an unassigned complaint's media).
+    View(ComplaintId),
 }
 
 impl Action {
@@ -45,6 +51,7 @@ impl Action {
             Action::ReportOn(c) => format!("report:{c}"),
             Action::Assign(c, d) => format!("assign:{c}:{d}"),
             Action::Pick(c) => format!("pick:{c}"),
+            Action::View(c) => format!("view:{c}"),
         }
     }
 
@@ -62,6 +69,7 @@ impl Action {
             ["report", c] => Action::ReportOn(cid(c)?),
             ["assign", c, d] if !d.is_empty() => Action::Assign(cid(c)?, d.to_string()),
             ["pick", c] => Action::Pick(cid(c)?),
+            ["view", c] => Action::View(cid(c)?),
             _ => return None,
         })
     }
@@ -136,8 +144,13 @@ pub enum Notice {
     WhichComplaint {
         lines: Vec<Line>,
     },
+    /// One page of the officer's open complaints (`page` from 1, `total` in all).
     Pending {
         lines: Vec<Line>,
+        #[serde(default)]
+        page: usize,
+        #[serde(default)]
+        total: usize,
     },
     OfficerHelp,
     /// The report is due soon (template `reminder` outside the window: id, due date).
@@ -161,6 +174,10 @@ pub enum Notice {
         id: ComplaintId,
         subject: String,
         why: String,
+        /// The complaint's photos, video and voice notes, so a complaint of media alone can be
+        /// assigned from WhatsApp.
+        #[serde(default)]
+        media: Vec<MediaItem>,
     },
     Dissatisfied {
         id: ComplaintId,
@@ -212,6 +229,10 @@ pub enum Notice {
     /// Pick a complaint from the unassigned register (each row opens the department list).
     UnassignedList {
         lines: Vec<Line>,
+        #[serde(default)]
+        page: usize,
+        #[serde(default)]
+        total: usize,
     },
     /// The department list for one complaint (rows assign it).
     PickDepartment {
@@ -269,29 +290,57 @@ fn list_rows(lines: &[Line], action: fn(ComplaintId) -> String) -> Vec<ListRow> 
         .collect()
 }
 
-/// The template for telling officials something outside their window: `escalation` (id, text).
-fn official_template(cfg: &DistrictConfig, id: &ComplaintId, summary: &str) -> OutboundMessage {
+/// Complaints per page of a `pending` or `unassigned` answer: a list message holds ten rows.
+pub const PAGE: usize = 10;
+
+/// " (11–20 / 37)", or nothing when everything fits on one page.
+fn page_range(page: usize, shown: usize, total: usize) -> String {
+    let page = page.max(1);
+    if total <= shown && page == 1 {
+        return String::new();
+    }
+    let from = (page - 1) * PAGE + 1;
+    format!(" ({from}–{} / {total})", from + shown.saturating_sub(1))
+}
+
+/// The command for the next page, when there is one.
+fn more_hint(verb: &str, page: usize, shown: usize, total: usize) -> String {
+    let page = page.max(1);
+    if (page - 1) * PAGE + shown >= total {
+        return String::new();
+    }
+    format!("\nआगे के लिए लिखें / for more, send: {verb} {}", page + 1)
+}
+
+/// One page of a list: the page's lines and how many there are in all.
+pub fn page_of(lines: Vec<Line>, page: usize) -> (Vec<Line>, usize) {
+    let total = lines.len();
+    let start = (page.max(1) - 1) * PAGE;
+    (lines.into_iter().skip(start).take(PAGE).collect(), total)
+}
+
+/// An approved template (`config/templates`) with its parameters, each already made one line
+/// by `param`.
+fn template(
+    cfg: &DistrictConfig,
+    t: Template,
+    params: Vec<String>,
+    quick_replies: Vec<String>,
+) -> OutboundMessage {
     OutboundMessage::Template {
-        name: cfg.templates.escalation.clone(),
+        name: t.name().into(),
         language: cfg.templates.language.clone(),
-        params: vec![id.to_string(), clip(summary, 900)],
-        quick_replies: vec![],
+        params,
+        quick_replies,
+        header: None,
     }
 }
 
-/// The template for a citizen update outside the window: `complaint_update`, else `escalation`.
-fn citizen_update_template(cfg: &DistrictConfig, id: &ComplaintId, summary: &str) -> OutboundMessage {
-    OutboundMessage::Template {
-        name: cfg
-            .templates
-            .complaint_update
-            .clone()
-            .unwrap_or_else(|| cfg.templates.escalation.clone()),
-        language: cfg.templates.language.clone(),
-        params: vec![id.to_string(), clip(summary, 900)],
-        quick_replies: vec![],
-    }
-}
+/// Parameter lengths: every template's body stays far inside Meta's 1,024 characters once these
+/// are filled in (the catalogue's tests check each one against its file).
+const ID: usize = 40;
+const LABEL: usize = 60;
+const LONG: usize = 600;
 
 /// List rows assigning `id` to each department (a list holds at most ten rows).
 fn department_rows(cfg: &DistrictConfig, id: &ComplaintId) -> Vec<ListRow> {
@@ -358,7 +407,7 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
             free_form: vec![text(format!(
                 "खेद है कि आप संतुष्ट नहीं हैं। शिकायत {id} दोबारा खोल दी गई है और नियंत्रण कक्ष को सूचित कर दिया गया है। कृपया बताएं कि क्या कमी रह गई।\n\nWe are sorry you are not satisfied. Complaint {id} has been reopened and the control room has been told. Please tell us what is still wrong."
             ))],
-            template: Some(citizen_update_template(cfg, id, "शिकायत दोबारा खोली गई / Complaint reopened")),
+            template: Some(template(cfg, Template::ComplaintReopened, vec![param(id.as_str(), ID)], vec![])),
         },
         Notice::ThanksSatisfied { id } => Rendered {
             free_form: vec![text(format!(
@@ -370,17 +419,20 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
             "आपकी बात शिकायत {id} में दर्ज कर ली गई है और अधिकारी व नियंत्रण कक्ष को भेज दी गई है।\n\nYour words are recorded on complaint {id} and sent to the officer and the control room."
         ))),
         Notice::Rejected { id, reason } => {
+            let reason = clip(reason, 1500);
             let body = format!(
                 "शिकायत {id} इस व्यवस्था के दायरे से बाहर होने के कारण बंद की गई। कारण: {reason}\n\nComplaint {id} was closed as outside the scope of this service. Reason: {reason}"
             );
-            Rendered { template: Some(citizen_update_template(cfg, id, &body)), free_form: vec![text(body)] }
+            let params = vec![param(id.as_str(), ID), param(&reason, LONG)];
+            Rendered { template: Some(template(cfg, Template::ComplaintRejected, params, vec![])), free_form: vec![text(body)] }
         }
         Notice::ClosedNoFeedback { id } => {
             let body = format!(
                 "शिकायत {id} पर आपकी प्रतिक्रिया {} दिनों में नहीं मिली, इसलिए इसे बंद कर दिया गया है। समस्या बनी हो तो नई शिकायत भेजें।\n\nWe did not hear back on complaint {id} within {} days, so it is closed. If the problem remains, send a new complaint.",
                 d.feedback_days, d.feedback_days
             );
-            Rendered { template: Some(citizen_update_template(cfg, id, &body)), free_form: vec![text(body)] }
+            let params = vec![param(id.as_str(), ID), d.feedback_days.to_string()];
+            Rendered { template: Some(template(cfg, Template::ComplaintClosed, params, vec![])), free_form: vec![text(body)] }
         }
         Notice::Unsupported => only(text(
             "क्षमा करें, इस प्रकार का संदेश हम नहीं पढ़ पाते। कृपया अपनी शिकायत लिखकर, या फ़ोटो, वीडियो, दस्तावेज़, वॉइस नोट या लोकेशन के रूप में भेजें।\n\nSorry, we cannot read this kind of message. Please send your complaint as text, or as a photo, video, document, voice note or location.",
@@ -399,10 +451,12 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
             }
             .into(),
         ),
-        Notice::Pending { lines } if lines.is_empty() => only(text("आपके पास कोई लंबित शिकायत नहीं है।\n\nYou have no pending complaints.")),
-        Notice::Pending { lines } => only(text(format!(
-            "आपकी लंबित शिकायतें / Your pending complaints:\n{}",
-            lines_text(cfg, lines)
+        Notice::Pending { lines, .. } if lines.is_empty() => only(text("आपके पास कोई लंबित शिकायत नहीं है।\n\nYou have no pending complaints.")),
+        Notice::Pending { lines, page, total } => only(text(format!(
+            "आपकी लंबित शिकायतें / Your pending complaints{}:\n{}{}",
+            page_range(*page, lines.len(), *total),
+            lines_text(cfg, lines),
+            more_hint("pending", *page, lines.len(), *total)
         ))),
         Notice::OfficerHelp => only(text(
             "आख्या भेजने के लिए शिकायत के संदेश का जवाब (reply) दें, या शिकायत संख्या लिखें, फिर फ़ोटो/वीडियो भेजें। लंबित सूची के लिए \"pending\" या \"लंबित\" लिखें।\n\nTo report, reply to the complaint's message (or write its number), then send photos or videos. Send \"pending\" for your list.",
@@ -416,12 +470,12 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
                 date(cfg, due_at)
             );
             Rendered {
-                template: Some(OutboundMessage::Template {
-                    name: cfg.templates.reminder.clone(),
-                    language: cfg.templates.language.clone(),
-                    params: vec![id.to_string(), date(cfg, due_at)],
-                    quick_replies: vec![],
-                }),
+                template: Some(template(
+                    cfg,
+                    Template::Reminder,
+                    vec![param(id.as_str(), ID), param(&dept(cfg, department), LABEL), date(cfg, due_at)],
+                    vec![],
+                )),
                 free_form: vec![text(body)],
             }
         }
@@ -430,22 +484,30 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
                 "दूसरी बार असंतुष्ट, पूरा विवरण / Not satisfied a second time, the whole history:\n{}",
                 clip(summary, 3800)
             );
-            Rendered { template: Some(official_template(cfg, id, &body)), free_form: vec![text(body)] }
+            let params = vec![param(id.as_str(), ID), param(summary, 800)];
+            Rendered { template: Some(template(cfg, Template::History, params, vec![])), free_form: vec![text(body)] }
         }
         Notice::ComplainantReason { id, reason } => {
+            let reason = clip(reason, 1500);
             let body = format!("शिकायत {id}: शिकायतकर्ता असंतुष्ट — \"{reason}\"\n\nComplaint {id}: the complainant is not satisfied — \"{reason}\"");
-            Rendered { template: Some(official_template(cfg, id, &body)), free_form: vec![text(body)] }
+            let params = vec![param(id.as_str(), ID), param(&reason, LONG)];
+            Rendered { template: Some(template(cfg, Template::ComplainantReason, params, vec![])), free_form: vec![text(body)] }
         }
-        Notice::Unassigned { id, subject, why } => {
+        Notice::Unassigned { id, subject, why, media } => {
             let body = format!(
                 "शिकायत {id} किसी विभाग को नहीं भेजी जा सकी ({why})। विषय: \"{}\"\nसूची से विभाग चुनें, या लिखें: assign {id} <विभाग>\n\nComplaint {id} could not be routed ({why}). Subject: \"{}\"\nPick a department from the list, or write: assign {id} <department id>",
                 clip(subject, 200),
                 clip(subject, 200)
             );
             let rows = department_rows(cfg, id);
+            let mut free_form: Vec<Outgoing> = media_of(id, media).collect();
+            // The list last, so the operator picks the department with the photos in view.
+            free_form.push(OutboundMessage::List { body: clip(&body, 4096), button: "विभाग / Department".into(), rows }.into());
+            let subject = if subject.trim().is_empty() { format!("({})", media_summary(media)) } else { subject.clone() };
+            let params = vec![param(id.as_str(), ID), param(why, 200), param(&subject, 500)];
             Rendered {
-                template: Some(official_template(cfg, id, &format!("अनिर्दिष्ट शिकायत / Unassigned complaint: {}", clip(subject, 200)))),
-                free_form: vec![OutboundMessage::List { body, button: "विभाग / Department".into(), rows }.into()],
+                template: Some(template(cfg, Template::Unassigned, params, vec![Action::View(id.clone()).id()])),
+                free_form,
             }
         }
         Notice::Dissatisfied { id, department, reopen_count } => {
@@ -454,13 +516,15 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
                 dept(cfg, department),
                 dept(cfg, department)
             );
-            Rendered { template: Some(official_template(cfg, id, &body)), free_form: vec![text(body)] }
+            let params = vec![param(id.as_str(), ID), param(&dept(cfg, department), LABEL), reopen_count.to_string()];
+            Rendered { template: Some(template(cfg, Template::Dissatisfied, params, vec![])), free_form: vec![text(body)] }
         }
         Notice::DeliveryFailed { id, who, code } => {
             let body = format!(
                 "शिकायत {id}: {who} को संदेश नहीं पहुंचा (त्रुटि {code})। कृपया फ़ोन से संपर्क करें।\n\nComplaint {id}: a message to {who} could not be delivered (error {code}). Please reach them by phone."
             );
-            Rendered { template: Some(official_template(cfg, id, &body)), free_form: vec![text(body)] }
+            let params = vec![param(id.as_str(), ID), param(who, LABEL), code.to_string()];
+            Rendered { template: Some(template(cfg, Template::DeliveryFailed, params, vec![])), free_form: vec![text(body)] }
         }
         Notice::Assigned { id, department } => only(text(format!(
             "शिकायत {id} {} को भेजी गई।\n\nComplaint {id} sent to {}.",
@@ -475,7 +539,13 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
                 dept(cfg, department),
                 date(cfg, due_at)
             );
-            Rendered { template: Some(official_template(cfg, id, &body)), free_form: vec![text(body)] }
+            let params = vec![
+                param(id.as_str(), ID),
+                param(&dept(cfg, department), LABEL),
+                date(cfg, due_at),
+                level.to_string(),
+            ];
+            Rendered { template: Some(template(cfg, Template::Overdue, params, vec![])), free_form: vec![text(body)] }
         }
         Notice::Declined { id } => only(text(format!(
             "शिकायत {id} नियंत्रण कक्ष को वापस भेज दी गई है; वे सही विभाग को भेजेंगे।\n\nComplaint {id} is back with the control room, who will send it to the right department."
@@ -485,12 +555,7 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
         )),
         Notice::Digest { label, text: body } => Rendered {
             free_form: vec![text(clip(body, 4096))],
-            template: Some(OutboundMessage::Template {
-                name: cfg.templates.escalation.clone(),
-                language: cfg.templates.language.clone(),
-                params: vec![label.clone(), clip(body, 900)],
-                quick_replies: vec![],
-            }),
+            template: Some(template(cfg, Template::Digest, vec![param(label, ID), param(body, 800)], vec![])),
         },
         Notice::Lookup { text: body, .. } => only(text(clip(body, 4096))),
         Notice::NoteAdded { id } => only(text(format!(
@@ -502,17 +567,20 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
         Notice::NoSuchComplaint { id } => only(text(format!(
             "शिकायत संख्या {id} नहीं मिली। संख्या जाँचकर फिर भेजें।\n\nThere is no complaint {id}. Check the number and send it again."
         ))),
-        Notice::UnassignedList { lines } if lines.is_empty() => only(text(
+        Notice::UnassignedList { lines, .. } if lines.is_empty() => only(text(
             "कोई अनिर्दिष्ट शिकायत नहीं है।\n\nThere are no unassigned complaints.",
         )),
-        Notice::UnassignedList { lines } => only(
+        Notice::UnassignedList { lines, page, total } => only(
             OutboundMessage::List {
+                // The page and the way to the next come first, where clipping cannot reach.
                 body: clip(
                     &format!(
-                        "अनिर्दिष्ट शिकायतें — चुनें, फिर विभाग चुनें। / Unassigned complaints — pick one, then its department.\n{}",
+                        "अनिर्दिष्ट शिकायतें / Unassigned complaints{} — चुनें, फिर विभाग चुनें / pick one, then its department.{}\n{}",
+                        page_range(*page, lines.len(), *total),
+                        more_hint("unassigned", *page, lines.len(), *total),
                         lines_text(cfg, lines)
                     ),
-                    1024,
+                    4096,
                 ),
                 button: "शिकायतें / List".into(),
                 rows: list_rows(lines, |id| Action::Pick(id).id()),
@@ -631,6 +699,11 @@ pub fn new_complaint(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
     let label = dept(cfg, &c.department);
     let due = date(cfg, &c.due_at);
     let subject = clip(&c.text, 700);
+    let new_label = if c.reopen_count > 0 {
+        format!("{label} (दोबारा खोली गई / reopened)")
+    } else {
+        label.clone()
+    };
     // A reopened complaint is not new to its officer: say what changed and ask again.
     let body = if c.reopen_count > 0 {
         format!(
@@ -652,12 +725,17 @@ pub fn new_complaint(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
             clip(&body, 1024),
             &[(ids[0].clone(), ACCEPT), (ids[1].clone(), NOT_MINE)],
         )],
-        template: Some(OutboundMessage::Template {
-            name: cfg.templates.new_complaint.clone(),
-            language: cfg.templates.language.clone(),
-            params: vec![c.id.to_string(), label, clip(&c.subject(200), 200), due],
-            quick_replies: ids.to_vec(),
-        }),
+        template: Some(template(
+            cfg,
+            Template::NewComplaint,
+            vec![
+                param(c.id.as_str(), ID),
+                param(&new_label, LABEL + 30),
+                param(&subject_or_media(c), LONG),
+                due,
+            ],
+            ids.to_vec(),
+        )),
     }
 }
 
@@ -708,8 +786,13 @@ pub fn complaint_details(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
     }
 }
 
-/// The officer's report with every piece of evidence and the feedback buttons. Outside the
-/// window: the `report_to_citizen` template with the feedback quick replies.
+/// The officer's report with every piece of evidence and the feedback buttons.
+///
+/// Outside the window the citizen can only get a template, and is never asked for feedback on
+/// evidence they cannot see: a report with no evidence goes as `report_to_citizen` with the
+/// feedback quick replies; a report with evidence goes with its first photo, video or document
+/// in the template's header and one quick reply, *View report*. The tap opens the window, and
+/// then this same message goes free-form: the text, every piece of evidence, the buttons.
 pub fn report_to_citizen(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
     let report = c.report.clone().unwrap_or_default();
     let label = dept(cfg, &c.department);
@@ -732,15 +815,100 @@ pub fn report_to_citizen(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
         ),
         &[(ids[0].clone(), SATISFIED), (ids[1].clone(), UNHAPPY)],
     ));
+    let report_text = if report.text.trim().is_empty() {
+        "(केवल साक्ष्य / evidence only)".to_string()
+    } else {
+        report.text.clone()
+    };
+    let template = if report.media.is_empty() {
+        template(
+            cfg,
+            Template::ReportToCitizen,
+            vec![
+                param(c.id.as_str(), ID),
+                param(&label, LABEL),
+                param(&report_text, LONG),
+                cfg.district.feedback_days.to_string(),
+            ],
+            ids.to_vec(),
+        )
+    } else {
+        let header = report.media.iter().find(|m| header_template(m.kind).is_some());
+        let kind = header
+            .and_then(|m| header_template(m.kind))
+            .unwrap_or(Template::ReportWithEvidence);
+        let mut t = template(
+            cfg,
+            kind,
+            vec![
+                param(c.id.as_str(), ID),
+                param(&label, LABEL),
+                param(&report_text, LONG),
+                media_summary(&report.media),
+            ],
+            vec![Action::View(c.id.clone()).id()],
+        );
+        if let (OutboundMessage::Template { header: h, .. }, Some(m)) = (&mut t, header) {
+            *h = Some(TemplateMedia {
+                kind: m.kind,
+                media: MediaSource::Stored { key: m.key.clone() },
+                mime_type: m.mime_type.clone(),
+                filename: m.filename.clone(),
+            });
+        }
+        t
+    };
     Rendered {
         free_form,
-        template: Some(OutboundMessage::Template {
-            name: cfg.templates.report_to_citizen.clone(),
-            language: cfg.templates.language.clone(),
-            params: vec![c.id.to_string(), label, clip(&report.text, 700)],
-            quick_replies: ids.to_vec(),
-        }),
+        template: Some(template),
     }
+}
+
+/// The report template whose header can carry this kind of media (a voice note cannot).
+fn header_template(kind: MediaKind) -> Option<Template> {
+    match kind {
+        MediaKind::Image => Some(Template::ReportWithImage),
+        MediaKind::Video => Some(Template::ReportWithVideo),
+        MediaKind::Document => Some(Template::ReportWithDocument),
+        _ => None,
+    }
+}
+
+/// "2 फ़ोटो / photo(s), 1 वीडियो / video": what a list of media holds, on one line.
+pub fn media_summary(media: &[MediaItem]) -> String {
+    let count = |k: MediaKind| media.iter().filter(|m| m.kind == k).count();
+    let parts: Vec<String> = [
+        (MediaKind::Image, "फ़ोटो / photo(s)"),
+        (MediaKind::Video, "वीडियो / video(s)"),
+        (MediaKind::Audio, "ऑडियो / voice note(s)"),
+        (MediaKind::Document, "दस्तावेज़ / document(s)"),
+    ]
+    .iter()
+    .filter(|(k, _)| count(*k) > 0)
+    .map(|(k, label)| format!("{} {label}", count(*k)))
+    .collect();
+    if parts.is_empty() {
+        format!("{} मीडिया / media", media.len())
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// A complaint's first line, or what media it has when it has no text.
+fn subject_or_media(c: &Complaint) -> String {
+    if c.text.trim().is_empty() && !c.media.is_empty() {
+        format!("(केवल मीडिया / media only: {})", media_summary(&c.media))
+    } else {
+        c.subject(LONG)
+    }
+}
+
+/// A complaint's own media, numbered, for the control room.
+fn media_of<'a>(id: &'a ComplaintId, media: &'a [MediaItem]) -> impl Iterator<Item = Outgoing> + 'a {
+    media
+        .iter()
+        .enumerate()
+        .map(move |(i, m)| media_message(m, Some(format!("{id} ({}/{})", i + 1, media.len()))))
 }
 
 /// The report's evidence from item `skip` on, each numbered against the whole report.
@@ -817,7 +985,7 @@ mod tests {
             Notice::ReasonNoted { id: id.clone() },
             Notice::Rejected {
                 id: id.clone(),
-                reason: "r".into(),
+                reason: "न्यायालय में\n\nविचाराधीन\t(court)     case".repeat(40),
             },
             Notice::ClosedNoFeedback { id: id.clone() },
             Notice::Unsupported,
@@ -826,8 +994,21 @@ mod tests {
             Notice::WhichComplaint {
                 lines: vec![line.clone()],
             },
-            Notice::Pending { lines: vec![] },
-            Notice::Pending { lines: vec![line] },
+            Notice::Pending {
+                lines: vec![],
+                page: 1,
+                total: 0,
+            },
+            Notice::Pending {
+                lines: vec![line.clone(); PAGE],
+                page: 2,
+                total: 40,
+            },
+            Notice::Pending {
+                lines: vec![line],
+                page: 1,
+                total: 1,
+            },
             Notice::OfficerHelp,
             Notice::Reminder {
                 id: id.clone(),
@@ -840,12 +1021,19 @@ mod tests {
             },
             Notice::ComplainantReason {
                 id: id.clone(),
-                reason: "r".into(),
+                reason: "नल\nअभी भी\r\nखराब\t\tहै     ".repeat(100),
             },
             Notice::Unassigned {
                 id: id.clone(),
-                subject: "s".into(),
+                subject: "s\n\nt".into(),
                 why: "w".into(),
+                media: vec![],
+            },
+            Notice::Unassigned {
+                id: id.clone(),
+                subject: String::new(),
+                why: "no keyword matched".into(),
+                media: vec![media_item(1, MediaKind::Image), media_item(2, MediaKind::Audio)],
             },
             Notice::Dissatisfied {
                 id: id.clone(),
@@ -887,7 +1075,11 @@ mod tests {
             Notice::NoSuchComplaint {
                 id: ComplaintId::new("AMT", 2026, 999_999),
             },
-            Notice::UnassignedList { lines: vec![] },
+            Notice::UnassignedList {
+                lines: vec![],
+                page: 1,
+                total: 0,
+            },
             Notice::UnassignedList {
                 lines: vec![
                     Line {
@@ -897,8 +1089,10 @@ mod tests {
                         department: None,
                         due_at: None,
                     };
-                    12
+                    PAGE
                 ],
+                page: 1,
+                total: 1000,
             },
             Notice::PickDepartment {
                 id: ComplaintId::new("AMT", 2026, 9),
@@ -906,6 +1100,124 @@ mod tests {
             Notice::ControlRoomHelp,
             Notice::NotAllowed,
         ]
+    }
+
+    fn media_item(n: usize, kind: MediaKind) -> MediaItem {
+        MediaItem {
+            wamid: format!("w{n}"),
+            kind,
+            mime_type: "image/jpeg".into(),
+            sha256: String::new(),
+            bytes: 1,
+            key: format!("k{n}"),
+            caption: None,
+            filename: None,
+            voice: false,
+        }
+    }
+
+    /// Complaints with reports of every shape: none, text only, and each kind of evidence first.
+    fn reported_complaints() -> Vec<Complaint> {
+        let mut out = Vec::new();
+        for media in [
+            vec![],
+            vec![media_item(1, MediaKind::Image), media_item(2, MediaKind::Video)],
+            vec![media_item(1, MediaKind::Video)],
+            vec![
+                media_item(1, MediaKind::Audio),
+                media_item(2, MediaKind::Document),
+            ],
+            vec![media_item(1, MediaKind::Audio)],
+        ] {
+            let mut c = Complaint::new(
+                ComplaintId::new("AMT", 2026, 1),
+                Phone::new("919812345678"),
+                None,
+                Utc::now(),
+            );
+            c.department = Some("water".into());
+            c.text = "हैंडपंप\n\nखराब\t है".repeat(300);
+            c.report = Some(crate::complaint::Report {
+                text: "पाइप बदला\n\nनया     नल".repeat(300),
+                media,
+                ..Default::default()
+            });
+            out.push(c);
+        }
+        out
+    }
+
+    /// Every template the desk can send, as Meta checks it against its approved definition:
+    /// known name, as many parameters as the body has, each one line and never empty (132018),
+    /// the filled body within 1,024 characters, the quick replies the template has, and a media
+    /// header exactly where the template has one.
+    #[test]
+    fn every_template_is_one_meta_accepts() {
+        let cfg = sample();
+        let defs = crate::templates::definitions::load();
+        let mut rendered: Vec<Rendered> = every_notice().iter().map(|n| render(n, &cfg)).collect();
+        for c in reported_complaints() {
+            rendered.push(report_to_citizen(&c, &cfg));
+            rendered.push(more_evidence(&c, &cfg));
+            rendered.push(new_complaint(&c, &cfg));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for r in rendered {
+            let Some(OutboundMessage::Template {
+                name,
+                params,
+                quick_replies,
+                header,
+                ..
+            }) = r.template
+            else {
+                continue;
+            };
+            let def = defs
+                .iter()
+                .find(|d| d.name == name)
+                .unwrap_or_else(|| panic!("no template {name}"));
+            assert_eq!(params.len(), def.params(), "{name}: parameter count");
+            for p in &params {
+                assert!(!p.trim().is_empty(), "{name}: empty parameter");
+                assert!(
+                    !p.contains(['\n', '\r', '\t']) && !p.contains("     "),
+                    "{name}: {p:?}"
+                );
+            }
+            let body = def.hydrate(&params);
+            assert!(
+                body.chars().count() <= 1024,
+                "{name}: {} characters",
+                body.chars().count()
+            );
+            assert_eq!(quick_replies.len(), def.quick_replies, "{name}: quick replies");
+            assert!(quick_replies
+                .iter()
+                .all(|q| Action::parse(q).is_some() && q.len() <= 256));
+            let media_header = matches!(def.header.as_deref(), Some("IMAGE" | "VIDEO" | "DOCUMENT"));
+            assert_eq!(header.is_some(), media_header, "{name}: header");
+            if let Some(h) = header {
+                assert_eq!(
+                    Some(h.kind.as_str().to_uppercase()),
+                    def.header,
+                    "{name}: header kind"
+                );
+            }
+            seen.insert(name);
+        }
+        for t in crate::templates::Template::ALL {
+            assert!(seen.contains(t.name()), "{} is never rendered here", t.name());
+        }
+    }
+
+    #[test]
+    fn parameters_are_one_line() {
+        use crate::outbound::param;
+        assert_eq!(param("a\n\nb\r\n c\t\td      e ", 100), "a · b · c d e");
+        assert_eq!(param(" \n\t ", 10), "-");
+        assert_eq!(param("", 10), "-");
+        assert_eq!(param("शिकायत बहुत लंबी है", 6).chars().count(), 6);
     }
 
     fn check_limits(o: &OutboundMessage) {
@@ -993,12 +1305,17 @@ mod tests {
             for o in r.free_form.iter().map(|o| &o.message).chain(r.template.iter()) {
                 check_limits(o);
             }
-            let first = match &r.free_form[0].message {
-                OutboundMessage::Text { body }
-                | OutboundMessage::Buttons { body, .. }
-                | OutboundMessage::List { body, .. } => body.clone(),
-                other => panic!("{other:?}"),
-            };
+            // The words of the notice (media may come before them, as for an unassigned complaint).
+            let first = r
+                .free_form
+                .iter()
+                .find_map(|o| match &o.message {
+                    OutboundMessage::Text { body }
+                    | OutboundMessage::Buttons { body, .. }
+                    | OutboundMessage::List { body, .. } => Some(body.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("no words in {n:?}"));
             let hindi = first.find(|c: char| ('\u{0900}'..='\u{097F}').contains(&c));
             let english = first.find(|c: char| c.is_ascii_alphabetic() && c != 'A' && c != 'M' && c != 'T');
             assert!(hindi.is_some() && english.is_some(), "not bilingual: {first}");
@@ -1022,6 +1339,7 @@ mod tests {
             Action::ReportOn(id.clone()),
             Action::Assign(id.clone(), "water".into()),
             Action::Pick(id.clone()),
+            Action::View(id.clone()),
         ] {
             assert_eq!(Action::parse(&a.id()), Some(a));
         }
@@ -1061,8 +1379,12 @@ mod tests {
         });
         let r = report_to_citizen(&c, &cfg);
         assert_eq!(r.free_form.len(), 4);
+        // Outside the window: the first photo in the header, and "view report" rather than the
+        // feedback buttons, which come only with the evidence.
         assert!(
-            matches!(r.template, Some(OutboundMessage::Template { ref quick_replies, .. }) if quick_replies.len() == 2)
+            matches!(r.template, Some(OutboundMessage::Template { ref quick_replies, ref header, .. })
+                if quick_replies == &vec![Action::View(c.id.clone()).id()]
+                    && matches!(header, Some(TemplateMedia { media: MediaSource::Stored { key }, .. }) if key == "k1"))
         );
         let n = new_complaint(&c, &cfg);
         assert!(

@@ -148,6 +148,10 @@ pub struct ReportMark {
     pub parts: usize,
     pub media: usize,
     pub text_chars: usize,
+    /// Only announced: the citizen's window was closed, so they have the report template (its
+    /// first piece of evidence in the header) and the rest waits for their *View report* tap.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub announced: bool,
 }
 
 impl Report {
@@ -157,7 +161,13 @@ impl Report {
             parts: self.wamids.len(),
             media: self.media.len(),
             text_chars: self.text.chars().count(),
+            announced: false,
         }
+    }
+
+    /// The citizen has the template only; the evidence and the buttons wait for their tap.
+    pub fn announced(&self) -> bool {
+        self.delivered.is_some_and(|d| d.announced)
     }
 
     /// Parts that arrived after the last delivery (all of them before the first).

@@ -16,6 +16,7 @@ pub struct DistrictConfig {
     pub departments: Vec<Department>,
     #[serde(rename = "person", default)]
     pub people: Vec<Person>,
+    #[serde(default)]
     pub templates: Templates,
     /// Reminders, escalation, the reopened deadline, auto-close and the digest. Optional: every
     /// field has a default (see `Escalation`).
@@ -150,18 +151,19 @@ pub struct Person {
     pub designation: Option<String>,
 }
 
-/// Approved template names for messages sent outside the 24-hour window.
+/// `[templates]`: the language of the approved templates (their names and wording are
+/// `config/templates/*.json`, see `templates::Template`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Templates {
     pub language: String,
-    pub new_complaint: String,
-    pub report_to_citizen: String,
-    pub reminder: String,
-    pub escalation: String,
-    /// Telling a citizen something about their complaint (closure, rejection, reopening) when
-    /// their window has closed. Falls back to `report_to_citizen`'s sibling: absent → skipped.
-    #[serde(default)]
-    pub complaint_update: Option<String>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self {
+            language: "hi".into(),
+        }
+    }
 }
 
 impl DistrictConfig {
@@ -231,17 +233,8 @@ impl DistrictConfig {
             return Err(CoreError::Config("no person with role control_room".into()));
         }
         self.policy()?;
-        let t = &self.templates;
-        for (name, value) in [
-            ("language", &t.language),
-            ("new_complaint", &t.new_complaint),
-            ("report_to_citizen", &t.report_to_citizen),
-            ("reminder", &t.reminder),
-            ("escalation", &t.escalation),
-        ] {
-            if value.trim().is_empty() {
-                return Err(CoreError::Config(format!("templates.{name} is empty")));
-            }
+        if self.templates.language.trim().is_empty() {
+            return Err(CoreError::Config("templates.language is empty".into()));
         }
         Ok(())
     }
@@ -375,10 +368,6 @@ role = "supervisor"
 
 [templates]
 language = "hi"
-new_complaint = "shikayat_new_complaint"
-report_to_citizen = "shikayat_report"
-reminder = "shikayat_reminder"
-escalation = "shikayat_escalation"
 "#;
 
     pub fn sample() -> DistrictConfig {
@@ -405,8 +394,9 @@ escalation = "shikayat_escalation"
         let bad = SAMPLE.replace("919000000002", "919000000001");
         let err = DistrictConfig::from_toml(&bad).unwrap_err().to_string();
         assert!(err.contains("duplicate phone"), "{err}");
-        let bad = SAMPLE.replace("escalation = \"shikayat_escalation\"", "");
-        assert!(DistrictConfig::from_toml(&bad).is_err());
+        let bad = SAMPLE.replace("language = \"hi\"", "language = \" \"");
+        let err = DistrictConfig::from_toml(&bad).unwrap_err().to_string();
+        assert!(err.contains("templates.language"), "{err}");
         let bad = format!("{SAMPLE}\n[escalation]\nescalate_every = \"soon\"\n");
         let err = DistrictConfig::from_toml(&bad).unwrap_err().to_string();
         assert!(err.contains("escalation.escalate_every"), "{err}");

@@ -163,8 +163,26 @@ pub fn classify_citizen_text(text: &str, district_code: &str) -> CitizenText {
 }
 
 pub fn is_pending_request(text: &str) -> bool {
+    pending_request(text).is_some()
+}
+
+/// "pending", or "pending 2" for the second page: the page asked for (1 when none is named).
+pub fn pending_request(text: &str) -> Option<usize> {
     let norm = normalise(text);
-    PENDING.contains(&norm.as_str())
+    let (words, page) = split_page(&norm);
+    PENDING.contains(&words).then_some(page)
+}
+
+/// "unassigned 3" → ("unassigned", 3); a text with no page number is page 1.
+pub fn split_page(text: &str) -> (&str, usize) {
+    let text = text.trim();
+    match text.rsplit_once(' ') {
+        Some((words, n)) => match n.parse::<usize>() {
+            Ok(page) if page >= 1 => (words.trim_end(), page),
+            _ => (text, 1),
+        },
+        None => (text, 1),
+    }
 }
 
 /// Where a citizen's complaint content goes.
@@ -241,6 +259,10 @@ mod tests {
         );
         assert!(is_pending_request("Pending"));
         assert!(is_pending_request("लंबित"));
+        assert_eq!(pending_request("pending 3"), Some(3));
+        assert_eq!(pending_request("लंबित सूची 2"), Some(2));
+        assert_eq!(pending_request("pending 0"), None);
+        assert_eq!(split_page("unassigned"), ("unassigned", 1));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod ports;
 pub mod routing;
 pub mod rules;
 pub mod signature;
+pub mod templates;
 
 pub use complaint::{Complaint, Status};
 pub use config::DistrictConfig;

@@ -330,9 +330,10 @@ pub fn apply(
         Event::ReportDelivered { of } => {
             require(is_desk(&actor), "only the desk delivers reports")?;
             let more = c.status == ReportDelivered
-                && c.report
-                    .as_ref()
-                    .is_some_and(|r| r.delivered.is_none_or(|d| of.parts > d.parts));
+                && c.report.as_ref().is_some_and(|r| {
+                    r.delivered
+                        .is_none_or(|d| of.parts > d.parts || (d.announced && !of.announced))
+                });
             if c.status != Reported && !more {
                 return Err(illegal(c, &Event::ReportDelivered { of }));
             }

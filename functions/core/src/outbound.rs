@@ -48,12 +48,17 @@ pub enum OutboundMessage {
         button: String,
         rows: Vec<ListRow>,
     },
-    /// An approved template: the only thing that may go outside the 24-hour window.
+    /// An approved template: the only thing that may go outside the 24-hour window. `params`
+    /// are the body's `{{n}}` in order, each built by `param` (one line, never empty);
+    /// `quick_replies` are the payloads of its quick-reply buttons in order; `header` fills a
+    /// media header (`config/templates/*.json` says which templates have one).
     Template {
         name: String,
         language: String,
         params: Vec<String>,
         quick_replies: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        header: Option<TemplateMedia>,
     },
 }
 
@@ -71,6 +76,38 @@ impl OutboundMessage {
             OutboundMessage::Template { .. } => "template",
         }
     }
+}
+
+/// The media of a template's IMAGE, VIDEO or DOCUMENT header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateMedia {
+    pub kind: MediaKind,
+    pub media: MediaSource,
+    pub mime_type: String,
+    pub filename: Option<String>,
+}
+
+/// One template parameter as Meta accepts it (error 132018 otherwise): one line, no tabs, no run
+/// of more than four spaces, never empty, at most `max` characters. Line breaks become ` · `, so
+/// a multi-line text still reads as separate parts; the fixed wording lives in the approved body.
+pub fn param(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+        if i > 0 {
+            out.push_str(" · ");
+        }
+        // split_whitespace drops tabs and collapses every run of spaces to one.
+        for (j, word) in line.split_whitespace().enumerate() {
+            if j > 0 {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+    }
+    if out.is_empty() {
+        out.push('-');
+    }
+    crate::catalogue::clip(&out, max.max(1))
 }
 
 /// One message with its optional quoted reply.

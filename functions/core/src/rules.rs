@@ -181,6 +181,7 @@ fn effects(c: &Complaint, event: &Event, actor: &Actor) -> Vec<Effect> {
                 id,
                 subject: c.subject(200),
                 why: reason.clone(),
+                media: c.media.clone(),
             },
         )],
         Event::Accept => vec![enqueue(Command::SendDetails { id })],
@@ -192,6 +193,7 @@ fn effects(c: &Complaint, event: &Event, actor: &Actor) -> Vec<Effect> {
                     id: id.clone(),
                     subject: c.subject(200),
                     why,
+                    media: c.media.clone(),
                 },
             )];
             out.extend(to_actor(Notice::Declined { id }));

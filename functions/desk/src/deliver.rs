@@ -48,8 +48,9 @@ pub fn notice_kind(n: &Notice) -> String {
 /// How a delivery ended when it did not need a retry.
 #[derive(Debug, PartialEq)]
 pub enum Delivered {
-    /// Every message accepted by WhatsApp (wamids in order).
-    Sent(Vec<String>),
+    /// Every message accepted by WhatsApp (wamids in order); `via_template` when the window was
+    /// closed and the notice's template went instead of its free-form messages.
+    Sent { wamids: Vec<String>, via_template: bool },
     /// Will never arrive as asked; recorded and told to the control room.
     Failed { code: Option<i64>, detail: String },
 }
@@ -67,7 +68,10 @@ pub struct Delivery<'a> {
 pub async fn deliver(p: &Ports, d: Delivery<'_>) -> DeskResult<Delivered> {
     let now = p.clock.now();
     let conv = p.conversations.get(d.to).await?;
-    let (messages, via_template) = if conv.window_open(now) && !d.rendered.free_form.is_empty() {
+    let free_form = conv.window_open(now)
+        && !d.rendered.free_form.is_empty()
+        && !p.messages.is_done(&window_closed_mark(d.key)).await?;
+    let (messages, via_template) = if free_form {
         (d.rendered.free_form.clone(), false)
     } else if let Some(t) = d.rendered.template.clone() {
         (vec![t.into()], true)
@@ -111,6 +115,9 @@ pub async fn deliver(p: &Ports, d: Delivery<'_>) -> DeskResult<Delivered> {
             Err(SendError::Permanent {
                 code: Some(131047), ..
             }) if !via_template && d.rendered.template.is_some() => {
+                // Remembered for this command: its retry (pacing may send it back to the
+                // queue) goes straight to the template instead of meeting 131047 again.
+                p.messages.mark_done(&window_closed_mark(d.key)).await?;
                 let rendered = Rendered {
                     free_form: Vec::new(),
                     template: d.rendered.template.clone(),
@@ -134,7 +141,12 @@ pub async fn deliver(p: &Ports, d: Delivery<'_>) -> DeskResult<Delivered> {
         record_sent(p, &rec).await?;
         wamids.push(wamid);
     }
-    Ok(Delivered::Sent(wamids))
+    Ok(Delivered::Sent { wamids, via_template })
+}
+
+/// Meta said the window is closed while our record said open, for this command.
+fn window_closed_mark(key: &str) -> String {
+    format!("window-closed:{key}")
 }
 
 /// Records a message Meta has accepted. It is already on its way, so a failed record would make
@@ -155,7 +167,19 @@ async fn record_sent(p: &Ports, rec: &OutboundRecord) -> DeskResult<()> {
     Ok(p.messages.record_outbound(rec).await?)
 }
 
+/// A stored file (a media message, or a template's media header) is uploaded to WhatsApp first:
+/// Meta takes media by its own id, never by a public link to ours.
 async fn upload_if_stored(p: &Ports, msg: &OutboundMessage) -> DeskResult<OutboundMessage> {
+    if let OutboundMessage::Template { header: Some(h), .. } = msg {
+        if let MediaSource::Stored { key } = &h.media {
+            let id = upload(p, key, &h.mime_type, h.filename.as_deref()).await?;
+            let mut out = msg.clone();
+            if let OutboundMessage::Template { header: Some(h), .. } = &mut out {
+                h.media = MediaSource::Uploaded { id };
+            }
+            return Ok(out);
+        }
+    }
     let OutboundMessage::Media {
         kind,
         media: MediaSource::Stored { key },
@@ -166,27 +190,31 @@ async fn upload_if_stored(p: &Ports, msg: &OutboundMessage) -> DeskResult<Outbou
     else {
         return Ok(msg.clone());
     };
-    let (bytes, content_type) = p.media.get(key).await?;
-    let name = filename
-        .clone()
-        .unwrap_or_else(|| key.rsplit('/').next().unwrap_or("file").to_string());
-    let mime = if content_type.is_empty() {
-        mime_type.clone()
-    } else {
-        content_type
-    };
-    let id = p
-        .whatsapp
-        .upload_media(bytes, &mime, &name)
-        .await
-        .map_err(DeskError::Send)?;
+    let id = upload(p, key, mime_type, filename.as_deref()).await?;
     Ok(OutboundMessage::Media {
         kind: *kind,
         media: MediaSource::Uploaded { id },
-        mime_type: mime,
+        mime_type: mime_type.clone(),
         caption: caption.clone(),
         filename: filename.clone(),
     })
+}
+
+/// Uploads one stored file; the type it was stored with wins over the one recorded for it.
+async fn upload(p: &Ports, key: &str, mime_type: &str, filename: Option<&str>) -> DeskResult<String> {
+    let (bytes, content_type) = p.media.get(key).await?;
+    let name = filename
+        .map(str::to_owned)
+        .unwrap_or_else(|| key.rsplit('/').next().unwrap_or("file").to_string());
+    let mime = if content_type.is_empty() {
+        mime_type.to_string()
+    } else {
+        content_type
+    };
+    p.whatsapp
+        .upload_media(bytes, &mime, &name)
+        .await
+        .map_err(DeskError::Send)
 }
 
 /// Records a permanent failure on the complaint and tells the control room — unless the

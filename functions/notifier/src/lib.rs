@@ -7,9 +7,10 @@ use shikayat_core::catalogue::{more_evidence, report_to_citizen};
 use shikayat_core::command::{Command, Envelope};
 use shikayat_core::complaint::{Actor, Status};
 use shikayat_core::lifecycle::Event;
+use shikayat_core::outbound::Rendered;
 use shikayat_core::ports::Ports;
 use shikayat_core::ComplaintId;
-use shikayat_desk::{deliver, load, tell, transition, Delivery, DeskError};
+use shikayat_desk::{deliver, load, tell, transition, Delivered, Delivery, DeskError};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -49,18 +50,28 @@ pub async fn handle(p: &Ports, env: &Envelope) -> Result<(), NotifyError> {
 
 /// The report first, then the transition: a retry resumes the parts not yet sent. Evidence that
 /// arrived during or after an earlier delivery follows on its own, without a second question.
+/// A citizen outside their window gets the report's template; the rest follows once their tap on
+/// *View report* opens the window (the router then asks for this delivery again).
 async fn deliver_report(p: &Ports, key: &str, id: &ComplaintId) -> Result<(), DeskError> {
     let c = load(p, id).await?;
     let Some(report) = c.report.clone() else {
         return Ok(());
     };
+    let to = c.complainant.clone();
+    let window_open = p.conversations.get(&to).await?.window_open(p.clock.now());
     let rendered = match c.status {
         Status::Reported => report_to_citizen(&c, &p.config),
+        // Announced only: everything, evidence and buttons, once the window is open.
+        Status::ReportDelivered if report.announced() && window_open => Rendered {
+            template: None,
+            ..report_to_citizen(&c, &p.config)
+        },
+        Status::ReportDelivered if report.announced() => return Ok(()),
         Status::ReportDelivered if report.undelivered() => more_evidence(&c, &p.config),
         _ => return Ok(()),
     };
-    let to = c.complainant.clone();
-    deliver(
+    let has_evidence = !report.media.is_empty();
+    let delivered = deliver(
         p,
         Delivery {
             key,
@@ -71,7 +82,16 @@ async fn deliver_report(p: &Ports, key: &str, id: &ComplaintId) -> Result<(), De
         },
     )
     .await?;
-    let of = report.mark();
+    let mut of = report.mark();
+    // A template with no evidence carries the feedback buttons itself: nothing waits.
+    of.announced = has_evidence
+        && matches!(
+            delivered,
+            Delivered::Sent {
+                via_template: true,
+                ..
+            }
+        );
     match transition(p, id, Actor::System, |_| Event::ReportDelivered { of }).await {
         // Refused: already delivered by an earlier try, or the complaint moved on.
         Ok(_) | Err(DeskError::Refused(_)) | Err(DeskError::NoSuchComplaint(_)) => Ok(()),

@@ -2,6 +2,7 @@
 
 use chrono::{Datelike, Duration};
 use shikayat_core::catalogue::{Action, Line, Notice};
+use shikayat_core::command::{Command, Outbound};
 use shikayat_core::complaint::{Actor, Complaint, Status, TimelineEntry};
 use shikayat_core::conversation::{
     classify_citizen_text, place_citizen_content, CitizenText, Draft, Pending, Placement,
@@ -23,6 +24,7 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
             Some(Action::Dissatisfied(cid)) => feedback(ctx, &cid, false).await,
             Some(Action::SameComplaint(cid)) => same_or_new(ctx, Some(cid)).await,
             Some(Action::NewComplaint) => same_or_new(ctx, None).await,
+            Some(Action::View(cid)) => view_report(ctx, &cid).await,
             Some(_) => ctx.reply(Notice::NotAllowed, None, false).await,
             None => ctx.reply(Notice::Unsupported, None, false).await,
         },
@@ -310,6 +312,25 @@ async fn feedback(ctx: &mut Ctx<'_>, id: &ComplaintId, satisfied: bool) -> Resul
     ctx.conv.pending = Some(Pending::DissatisfactionReason {
         complaint: id.clone(),
     });
+    Ok(())
+}
+
+/// *View report* on the report's template: the tap has opened the window, so the notifier can
+/// now send the whole report, every piece of evidence, and the feedback buttons.
+async fn view_report(ctx: &mut Ctx<'_>, id: &ComplaintId) -> Result<(), RouterError> {
+    let Some(c) = ctx.p.complaints.get(id).await? else {
+        return ctx.reply(Notice::NotYours { id: id.clone() }, None, false).await;
+    };
+    if c.complainant != ctx.who {
+        return ctx.reply(Notice::NotYours { id: id.clone() }, None, false).await;
+    }
+    if !c.report.as_ref().is_some_and(|r| r.announced()) {
+        // Already shown in full (a second tap): where it stands, not the report again.
+        return status(ctx, Some(id.clone())).await;
+    }
+    let key = format!("view:{}", ctx.m.wamid);
+    let out = Outbound::notify(key, Command::DeliverReport { id: id.clone() });
+    ctx.p.queue.send(&out).await?;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! The control room's commands (only from control-room numbers) and supervisors' messages.
 
-use shikayat_core::catalogue::{Action, Line, Notice};
+use shikayat_core::catalogue::{page_of, Action, Line, Notice};
 use shikayat_core::complaint::Actor;
 use shikayat_core::inbound::Body;
 use shikayat_core::lifecycle::Event;
@@ -13,6 +13,7 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
     if let Body::Interactive { id, .. } | Body::TemplateButton { payload: id, .. } = &ctx.m.body {
         return match Action::parse(id) {
             Some(Action::Assign(cid, dept)) => assign(ctx, &cid, &dept).await,
+            Some(Action::View(cid)) => view(ctx, &cid).await,
             Some(Action::Pick(cid)) => {
                 ctx.reply(Notice::PickDepartment { id: cid.clone() }, Some(&cid), true)
                     .await
@@ -37,7 +38,8 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
         ("note", Some(id)) if !rest.is_empty() => note(ctx, &id, &note_text(&text)).await,
         ("status" | "lookup", Some(id)) if rest.is_empty() => lookup(ctx, &id).await,
         ("unassigned", _) => {
-            let lines = ctx
+            let page = shikayat_core::conversation::split_page(&text.to_lowercase()).1;
+            let all = ctx
                 .p
                 .complaints
                 .unassigned()
@@ -45,7 +47,10 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
                 .iter()
                 .map(Line::of)
                 .collect();
-            ctx.reply(Notice::UnassignedList { lines }, None, true).await
+            // One page on the queue: a thousand unassigned complaints would pass SQS's 256 KB.
+            let (lines, total) = page_of(all, page);
+            ctx.reply(Notice::UnassignedList { lines, page, total }, None, true)
+                .await
         }
         _ => ctx.reply(Notice::ControlRoomHelp, None, true).await,
     }
@@ -71,6 +76,7 @@ async fn assign(ctx: &mut Ctx<'_>, id: &ComplaintId, department: &str) -> Result
             id: id.clone(),
             subject: String::new(),
             why,
+            media: Vec::new(),
         };
         return ctx.reply(notice, Some(id), true).await;
     };
@@ -126,6 +132,23 @@ async fn note(ctx: &mut Ctx<'_>, id: &ComplaintId, text: &str) -> Result<(), Rou
         Err(e) if e.is_refusal() && !is_unknown(&e) => ctx.reply(Notice::NotAllowed, Some(id), true).await,
         Err(e) => Err(e),
     }
+}
+
+/// *View* on the unassigned template: the tap has opened the operator's window, so the complaint
+/// follows with its photos, video and voice notes, and the department list.
+async fn view(ctx: &mut Ctx<'_>, id: &ComplaintId) -> Result<(), RouterError> {
+    let Some(c) = ctx.p.complaints.get(id).await? else {
+        return ctx
+            .reply(Notice::NoSuchComplaint { id: id.clone() }, Some(id), true)
+            .await;
+    };
+    let notice = Notice::Unassigned {
+        id: id.clone(),
+        subject: c.subject(200),
+        why: "अनिर्दिष्ट / unassigned".into(),
+        media: c.media.clone(),
+    };
+    ctx.reply(notice, Some(id), true).await
 }
 
 async fn lookup(ctx: &mut Ctx<'_>, id: &ComplaintId) -> Result<(), RouterError> {

@@ -2,9 +2,9 @@
 //! complaint by reply context, complaint number, or by asking.
 
 use chrono::Duration;
-use shikayat_core::catalogue::{Action, Line, Notice};
+use shikayat_core::catalogue::{page_of, Action, Line, Notice};
 use shikayat_core::complaint::{Actor, Status};
-use shikayat_core::conversation::{is_pending_request, match_officer_message, Draft, Pending};
+use shikayat_core::conversation::{match_officer_message, pending_request, Draft, Pending};
 use shikayat_core::inbound::{Body, InboundMessage};
 use shikayat_core::lifecycle::Event;
 use shikayat_core::ComplaintId;
@@ -34,16 +34,13 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>) -> Result<(), RouterError> {
         },
         Body::Reaction { .. } | Body::System { .. } => Ok(()),
         Body::Unsupported { .. } | Body::Unknown { .. } => ctx.reply(Notice::Unsupported, None, true).await,
-        Body::Text { text } if is_pending_request(text) => {
+        Body::Text { text } if pending_request(text).is_some() => {
+            let page = pending_request(text).unwrap_or(1);
             let open = ctx.p.complaints.open_by_officer(&ctx.who).await?;
-            ctx.reply(
-                Notice::Pending {
-                    lines: open.iter().map(Line::of).collect(),
-                },
-                None,
-                true,
-            )
-            .await
+            // One page on the queue and in the message: never past WhatsApp's 4,096 characters.
+            let (lines, total) = page_of(open.iter().map(Line::of).collect(), page);
+            ctx.reply(Notice::Pending { lines, page, total }, None, true)
+                .await
         }
         Body::Text { .. } | Body::Media(_) | Body::Location { .. } | Body::Contacts { .. } => {
             report(ctx).await
