@@ -231,7 +231,7 @@ async fn a_pending_list_of_forty_pages_within_whatsapps_limits() {
             desk.sim.send_text(WATER_OFFICER, &ask).await.expect("pending");
             desk.wait_for(WATER_OFFICER, &ask, |m| {
                 m.text().contains("Your pending complaints")
-                    && m.text().contains(&format!("/ 40)"))
+                    && m.text().contains("/ 40)")
                     && m.text().contains(&format!("({}–", (n - 1) * 10 + 1))
             })
             .await
