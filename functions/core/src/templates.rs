@@ -149,6 +149,76 @@ pub(crate) mod definitions {
         out
     }
 
+    /// The README's template section, written from the files: one entry per template with its
+    /// category, header, body and buttons.
+    fn readme_block() -> String {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/templates");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("config/templates")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("json"))
+            .collect();
+        files.sort();
+        let mut out = String::from(
+            "<!-- templates: written from config/templates by `UPDATE_README=1 cargo test -p shikayat-core templates` -->\n",
+        );
+        for path in files {
+            let v: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+            let comps = v["components"].as_array().cloned().unwrap_or_default();
+            let mut head = format!(
+                "`{}` ({}, {}",
+                v["name"].as_str().unwrap_or(""),
+                v["category"].as_str().unwrap_or(""),
+                v["language"].as_str().unwrap_or("")
+            );
+            for c in &comps {
+                if c["type"] == "HEADER" {
+                    head.push_str(&format!("; header {}", c["format"].as_str().unwrap_or("")));
+                }
+                if c["type"] == "BUTTONS" {
+                    let titles: Vec<String> = c["buttons"]
+                        .as_array()
+                        .map(|b| {
+                            b.iter()
+                                .map(|x| format!("`{}`", x["text"].as_str().unwrap_or("")))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    head.push_str(&format!("; quick replies {}", titles.join(", ")));
+                }
+            }
+            head.push_str("):\n\n```\n");
+            out.push_str(&head);
+            for c in &comps {
+                if c["type"] == "BODY" || c["type"] == "FOOTER" {
+                    out.push_str(c["text"].as_str().unwrap_or(""));
+                    out.push('\n');
+                }
+            }
+            out.push_str("```\n\n");
+        }
+        out.push_str("<!-- templates: end -->");
+        out
+    }
+
+    #[test]
+    fn the_readme_shows_the_templates_as_the_files_have_them() {
+        let readme_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+        let readme = std::fs::read_to_string(&readme_path).expect("README.md");
+        let start = readme
+            .find("<!-- templates: written")
+            .expect("the README's templates block");
+        let end = readme.find("<!-- templates: end -->").expect("its end") + "<!-- templates: end -->".len();
+        let want = readme_block();
+        if std::env::var("UPDATE_README").is_ok() {
+            let updated = format!("{}{}{}", &readme[..start], want, &readme[end..]);
+            std::fs::write(&readme_path, updated).expect("write README.md");
+            return;
+        }
+        assert!(readme[start..end] == want, "README.md's templates differ from config/templates: run UPDATE_README=1 cargo test -p shikayat-core templates");
+    }
+
     #[test]
     fn every_template_the_desk_sends_has_its_definition() {
         let defs = load();
