@@ -494,16 +494,20 @@ pub fn render(notice: &Notice, cfg: &DistrictConfig) -> Rendered {
             Rendered { template: Some(template(cfg, Template::ComplainantReason, params, vec![])), free_form: vec![text(body)] }
         }
         Notice::Unassigned { id, subject, why, media } => {
+            let subject = if subject.trim().is_empty() && !media.is_empty() {
+                format!("(केवल मीडिया / media only: {})", media_summary(media))
+            } else {
+                subject.clone()
+            };
             let body = format!(
                 "शिकायत {id} किसी विभाग को नहीं भेजी जा सकी ({why})। विषय: \"{}\"\nसूची से विभाग चुनें, या लिखें: assign {id} <विभाग>\n\nComplaint {id} could not be routed ({why}). Subject: \"{}\"\nPick a department from the list, or write: assign {id} <department id>",
-                clip(subject, 200),
-                clip(subject, 200)
+                clip(&subject, 200),
+                clip(&subject, 200)
             );
             let rows = department_rows(cfg, id);
             let mut free_form: Vec<Outgoing> = media_of(id, media).collect();
             // The list last, so the operator picks the department with the photos in view.
             free_form.push(OutboundMessage::List { body: clip(&body, 4096), button: "विभाग / Department".into(), rows }.into());
-            let subject = if subject.trim().is_empty() { format!("({})", media_summary(media)) } else { subject.clone() };
             let params = vec![param(id.as_str(), ID), param(why, 200), param(&subject, 500)];
             Rendered {
                 template: Some(template(cfg, Template::Unassigned, params, vec![Action::View(id.clone()).id()])),
@@ -1231,7 +1235,7 @@ mod tests {
                 }
             }
             OutboundMessage::List { body, button, rows } => {
-                assert!(body.chars().count() <= 1024);
+                assert!(body.chars().count() <= 4096, "a list body holds 4,096");
                 assert!(button.chars().count() <= 20 && rows.len() <= 10);
                 for r in rows {
                     assert!(r.title.chars().count() <= 24 && Action::parse(&r.id).is_some());

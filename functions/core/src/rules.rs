@@ -179,7 +179,7 @@ fn effects(c: &Complaint, event: &Event, actor: &Actor) -> Vec<Effect> {
             Recipient::ControlRoom,
             Notice::Unassigned {
                 id,
-                subject: c.subject(200),
+                subject: unassigned_subject(c),
                 why: reason.clone(),
                 media: c.media.clone(),
             },
@@ -191,7 +191,7 @@ fn effects(c: &Complaint, event: &Event, actor: &Actor) -> Vec<Effect> {
                 Recipient::ControlRoom,
                 Notice::Unassigned {
                     id: id.clone(),
-                    subject: c.subject(200),
+                    subject: unassigned_subject(c),
                     why,
                     media: c.media.clone(),
                 },
@@ -315,6 +315,16 @@ pub fn due_event(d: &Due) -> Event {
             recipient: to,
         },
         Due::AutoClose => Event::AutoClose,
+    }
+}
+
+/// What the control room reads as the subject of an unassigned complaint: its first line, or
+/// nothing for a complaint of media alone (the notice then says what media it holds).
+pub fn unassigned_subject(c: &Complaint) -> String {
+    if c.text.trim().is_empty() {
+        String::new()
+    } else {
+        c.subject(200)
     }
 }
 

@@ -144,7 +144,7 @@ async fn view(ctx: &mut Ctx<'_>, id: &ComplaintId) -> Result<(), RouterError> {
     };
     let notice = Notice::Unassigned {
         id: id.clone(),
-        subject: c.subject(200),
+        subject: shikayat_core::rules::unassigned_subject(&c),
         why: "अनिर्दिष्ट / unassigned".into(),
         media: c.media.clone(),
     };
