@@ -41,6 +41,10 @@ pub struct SimConfig {
     /// If set, a second send to the same user sooner than this fails with 131056.
     pub pair_min_interval: Option<Duration>,
     pub personas: Vec<Persona>,
+    /// Message-template definitions in Meta's shape (see `load_templates`), APPROVED from the
+    /// start. Template sends are checked against them; with none, every template send fails
+    /// with 132001 as on a WABA that has no templates.
+    pub templates: Vec<serde_json::Value>,
 }
 
 impl Default for SimConfig {
@@ -56,6 +60,7 @@ impl Default for SimConfig {
             send_statuses: true,
             pair_min_interval: None,
             personas: Vec::new(),
+            templates: Vec::new(),
         }
     }
 }

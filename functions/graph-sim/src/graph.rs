@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::faults::Fault;
-use crate::state::{ext_for, is_bsuid, new_wamid, normalize_user, MediaItem};
+use crate::state::{ext_for, is_bsuid, media_kind, new_wamid, normalize_user, MediaItem};
+use crate::template_send;
+use crate::templates::APPROVED;
 use crate::types::{MediaRequest, RejectedSend, SentMessage};
 use crate::validate::{validate_send, GraphErr};
 use crate::GraphSim;
@@ -25,15 +27,20 @@ pub(crate) fn routes() -> Router<GraphSim> {
         .route("/graph/media-download/{id}", get(download_media))
         .route("/graph/{version}/{id}/messages", post(send_message))
         .route("/graph/{version}/{id}/media", post(upload_media))
-        .route("/graph/{version}/{id}", get(lookup_media).delete(delete_media))
+        .route(
+            "/graph/{version}/{id}",
+            get(lookup_media)
+                .delete(delete_media)
+                .post(crate::manage::edit_template),
+        )
 }
 
-fn valid_version(v: &str) -> bool {
+pub(crate) fn valid_version(v: &str) -> bool {
     v.strip_prefix('v')
         .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.'))
 }
 
-fn bad_version(v: &str) -> GraphErr {
+pub(crate) fn bad_version(v: &str) -> GraphErr {
     GraphErr::new(
         StatusCode::BAD_REQUEST,
         2500,
@@ -43,7 +50,7 @@ fn bad_version(v: &str) -> GraphErr {
 }
 
 impl GraphSim {
-    fn authorized(&self, headers: &HeaderMap) -> bool {
+    pub(crate) fn authorized(&self, headers: &HeaderMap) -> bool {
         let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
             return false;
         };
@@ -99,16 +106,38 @@ impl GraphSim {
         let key = st.resolve(&normalized);
         let fail = |e: GraphErr| Err((key.clone(), e));
 
-        // Media sent by id must be media the simulator knows (uploaded or received).
+        // Media sent by id must be media the simulator knows (uploaded or received), of the kind
+        // the message type says: Meta answers a mismatch with 131053 (reference §7).
         let mut media = None;
         if let Some(id) = body.pointer(&format!("/{kind}/id")).and_then(Value::as_str) {
             match st.media.get(id) {
-                Some(item) => media = Some(item.bytes.clone()),
+                Some(item) if kind == "template" || media_kind(&item.mime_type) == kind => {
+                    media = Some(item.bytes.clone())
+                }
+                Some(item) => return fail(media_mismatch(&kind, id, &item.mime_type)),
                 None => {
                     return fail(GraphErr::invalid(format!(
                         "Param {kind}['id'] is not a valid media id: {id}"
                     )))
                 }
+            }
+        }
+        // A template must be an approved translation, sent with what its definition asks for.
+        let mut rendered = None;
+        if kind == "template" {
+            let t = body.get("template").unwrap_or(&Value::Null);
+            let name = t.get("name").and_then(Value::as_str).unwrap_or("");
+            let language = t.pointer("/language/code").and_then(Value::as_str).unwrap_or("");
+            let found = st
+                .templates
+                .find(name, language)
+                .filter(|tpl| tpl.status == APPROVED);
+            let Some(tpl) = found else {
+                return fail(template_send::not_found(name, language));
+            };
+            match template_send::check_send(tpl, t, &st.media) {
+                Ok(r) => rendered = Some(r),
+                Err(e) => return fail(e),
             }
         }
         if st.unreachable.contains(&key) {
@@ -142,6 +171,7 @@ impl GraphSim {
             request: body.clone(),
             at: Utc::now(),
             media,
+            rendered,
         };
         let seq = st.next_seq();
         st.sent.push((seq, msg.clone()));
@@ -222,13 +252,31 @@ async fn send_message(
     }
 }
 
-/// Meta's accepted upload types (base MIME) and size caps in bytes.
-fn upload_limit(mime: &str) -> Option<usize> {
+fn media_mismatch(kind: &str, id: &str, mime: &str) -> GraphErr {
+    GraphErr::new(
+        StatusCode::BAD_REQUEST,
+        131053,
+        "Media upload error",
+        &format!(
+            "Media {id} is {} ({mime}); it cannot be sent as {kind}.",
+            media_kind(mime)
+        ),
+    )
+}
+
+fn upload_error(details: &str) -> GraphErr {
+    GraphErr::new(StatusCode::BAD_REQUEST, 131053, "Media upload error", details)
+}
+
+/// Meta's accepted upload types (base MIME) and size caps in bytes (reference §7).
+fn upload_limit(mime: &str, data: &[u8]) -> Option<usize> {
     const MB: usize = 1024 * 1024;
     let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     match base.as_str() {
         "image/jpeg" | "image/png" => Some(5 * MB),
-        "image/webp" => Some(500 * 1024),
+        // A static sticker may be 100 KB, an animated one (a WebP with an ANIM chunk) 500 KB.
+        "image/webp" if is_animated_webp(data) => Some(500 * 1024),
+        "image/webp" => Some(100 * 1024),
         "video/mp4" | "video/3gpp" => Some(16 * MB),
         "audio/aac" | "audio/amr" | "audio/mpeg" | "audio/mp4" | "audio/ogg" => Some(16 * MB),
         "text/plain"
@@ -239,6 +287,15 @@ fn upload_limit(mime: &str) -> Option<usize> {
         b if b.starts_with("application/vnd.openxmlformats-officedocument.") => Some(100 * MB),
         _ => None,
     }
+}
+
+/// A RIFF/WEBP file whose chunks include ANIM (an animated WebP); looked for in the first
+/// kilobyte, where the VP8X header and ANIM chunk sit.
+fn is_animated_webp(data: &[u8]) -> bool {
+    data.len() > 12
+        && &data[..4] == b"RIFF"
+        && &data[8..12] == b"WEBP"
+        && data[..data.len().min(1024)].windows(4).any(|w| w == b"ANIM")
 }
 
 async fn upload_media(
@@ -299,22 +356,17 @@ async fn upload_media(
     let Some(mime) = declared.filter(|t| !t.is_empty()).or(part_type) else {
         return GraphErr::invalid("The parameter type is required.").into_response();
     };
-    let Some(limit) = upload_limit(&mime) else {
-        return GraphErr::invalid(format!(
+    let Some(limit) = upload_limit(&mime, &data) else {
+        return upload_error(&format!(
             "Param file must be a file with one of the supported types; got '{mime}'."
         ))
         .into_response();
     };
     if data.len() > limit {
-        return GraphErr::new(
-            StatusCode::BAD_REQUEST,
-            131053,
-            "Media upload error",
-            &format!(
-                "File of {} bytes exceeds the {limit}-byte limit for {mime}.",
-                data.len()
-            ),
-        )
+        return upload_error(&format!(
+            "File of {} bytes exceeds the {limit}-byte limit for {mime}.",
+            data.len()
+        ))
         .into_response();
     }
     let id = sim.inner.lock().store_media(MediaItem {
@@ -326,7 +378,7 @@ async fn upload_media(
     Json(json!({ "id": id })).into_response()
 }
 
-fn base_url(sim: &GraphSim, headers: &HeaderMap) -> String {
+pub(crate) fn base_url(sim: &GraphSim, headers: &HeaderMap) -> String {
     // Build from the Host the caller used so the URL works from where the caller sits.
     if let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
         return format!("http://{host}");
@@ -366,6 +418,9 @@ async fn lookup_media(
                 "id": cfg.phone_number_id,
             }))
             .into_response();
+        }
+        if let Some(t) = st.templates.items.iter().find(|t| t.id == id) {
+            return Json(t.to_json()).into_response();
         }
         return GraphErr::not_found(&id).into_response();
     };

@@ -9,14 +9,19 @@ mod config;
 mod escape;
 mod faults;
 mod graph;
+mod manage;
 mod sandbox;
 mod state;
+mod template_send;
+mod templates;
 mod types;
 mod validate;
 mod webhook;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_templates;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -29,6 +34,7 @@ use tokio::sync::Notify;
 
 pub use config::{Persona, SimConfig};
 pub use faults::{FaultCounts, FaultPlan, FaultedRequest};
+pub use templates::{load_templates, TemplateLoadError};
 pub use types::{InboundMedia, MediaRequest, RejectedSend, SentMessage, SimError};
 
 use state::{normalize_user, Inner, State};
@@ -47,10 +53,17 @@ impl GraphSim {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_default();
-        let state = State {
+        let mut state = State {
             webhook_url: cfg.webhook_url.clone(),
             ..State::default()
         };
+        for def in &cfg.templates {
+            // `load_templates` has checked them; a hand-built config that Meta would refuse is
+            // left out rather than approved.
+            if let Err(e) = state.templates.add(def) {
+                tracing::warn!(template = %def.get("name").unwrap_or(&serde_json::Value::Null), error = ?e.details, "graph-sim skipped a template");
+            }
+        }
         Self {
             inner: Arc::new(Inner {
                 cfg,
@@ -68,6 +81,7 @@ impl GraphSim {
     /// All Graph and sandbox routes, state applied.
     pub fn router(&self) -> Router {
         graph::routes()
+            .merge(manage::routes())
             .merge(sandbox::routes())
             .fallback(graph::fallback)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -137,8 +137,8 @@ fn outbound_text(m: &SentMessage) -> String {
         .flatten()
         .collect::<Vec<_>>()
         .join("\n"),
-        // The page shows the template name apart; `text()` leads with it.
-        "template" => m.text().lines().skip(1).collect::<Vec<_>>().join("\n"),
+        // The page renders the quick replies as buttons and shows the template name apart.
+        "template" => m.rendered.as_ref().map(|t| t.text.clone()).unwrap_or_default(),
         _ => m.text(),
     }
 }

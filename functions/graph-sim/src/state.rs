@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 
 use crate::config::SimConfig;
 use crate::faults::Faults;
+use crate::templates::TemplateStore;
 use crate::types::{MediaRequest, RejectedSend, SentMessage};
 
 pub(crate) struct Inner {
@@ -66,6 +67,8 @@ pub(crate) struct State {
     pub read_marks: Vec<String>,
     /// The fault plan in force (none by default) and what it injected.
     pub faults: Faults,
+    /// The WABA's message templates (`SimConfig::templates` plus any created through the API).
+    pub templates: TemplateStore,
 }
 
 impl State {
@@ -155,6 +158,19 @@ pub(crate) fn random_token(len: usize) -> String {
         .take(len)
         .map(char::from)
         .collect()
+}
+
+/// Which message type a media of this MIME type can be sent as (reference §7): image, video,
+/// audio, sticker (WebP) or document (anything else Meta takes).
+pub(crate) fn media_kind(mime: &str) -> &'static str {
+    let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match base.as_str() {
+        "image/webp" => "sticker",
+        b if b.starts_with("image/") => "image",
+        b if b.starts_with("video/") => "video",
+        b if b.starts_with("audio/") => "audio",
+        _ => "document",
+    }
 }
 
 /// File extension for a download URL's `ext=` hint.

@@ -110,8 +110,22 @@ fn quiet() -> SimConfig {
     SimConfig {
         send_statuses: false,
         personas: vec![Persona::new(PHONE, "सुनीता देवी", "Citizen — Lucknow")],
+        templates: vec![grievance_report_hi()],
         ..SimConfig::default()
     }
+}
+
+/// The reference's §8.5 example template, approved in `quiet()`.
+fn grievance_report_hi() -> Value {
+    json!({"name":"grievance_report_hi","language":"hi","category":"UTILITY","components":[
+        {"type":"BODY","text":"शिकायत {{1}} पर आख्या भेजी गई।","example":{"body_text":[["GRV-2026-000087"]]}},
+        {"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"संतुष्ट"}]}]})
+}
+
+/// config/templates, as local mode and the e2e tests load them.
+pub(crate) fn repo_templates() -> Vec<Value> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/templates");
+    crate::load_templates(&dir).unwrap()
 }
 
 fn text_to(to: &str, body: &str) -> Value {
@@ -710,26 +724,20 @@ async fn sandbox_page_and_api() {
     assert_eq!(log["sent"].as_array().unwrap().len(), 1);
 }
 
-#[test]
-fn template_quick_replies_read_as_words() {
-    use crate::types::payload_label;
-    assert_eq!(payload_label("officer:accept:AMT-2026-000001"), "Accept");
-    assert_eq!(payload_label("officer:decline:AMT-2026-000001"), "Decline");
-    assert_eq!(payload_label("FEEDBACK:SATISFIED:GRV-1"), "SATISFIED");
-    assert_eq!(payload_label("burst:new"), "New");
-    assert_eq!(payload_label("YES"), "YES");
-    assert_eq!(payload_label("not_mine"), "Not mine");
-    assert_eq!(payload_label("12345"), "12345");
-}
-
 #[tokio::test]
 async fn sandbox_shows_templates_with_labels_and_counts_news() {
-    let (_sim, graph, _rx) = start(quiet()).await;
+    let (_sim, graph, _rx) = start(SimConfig {
+        templates: repo_templates(),
+        ..quiet()
+    })
+    .await;
     let base = graph.trim_end_matches("/graph").to_string();
+    let text = |t: &str| json!({"type":"text","text":t});
     let tpl = json!({"messaging_product":"whatsapp","to":PHONE,"type":"template",
         "template":{"name":"shikayat_new_complaint","language":{"code":"hi"},"components":[
-            {"type":"body","parameters":[{"type":"text","text":"AMT-2026-000001"},{"type":"text","text":"पानी"}]},
-            {"type":"button","sub_type":"quick_reply","index":"0","parameters":[{"type":"payload","payload":"officer:accept:AMT-2026-000001"}]}]}});
+            {"type":"body","parameters":[text("AMT-2026-000001"),text("जल निगम"),text("पानी नहीं"),text("05-12-2026 17:00 IST")]},
+            {"type":"button","sub_type":"quick_reply","index":"0","parameters":[{"type":"payload","payload":"officer:accept:AMT-2026-000001"}]},
+            {"type":"button","sub_type":"quick_reply","index":1,"parameters":[{"type":"payload","payload":"officer:decline:AMT-2026-000001"}]}]}});
     assert_eq!(graph_send(&graph, TOKEN, tpl.clone()).await.0, 200);
     assert_eq!(graph_send(&graph, TOKEN, tpl).await.0, 200);
     let http = reqwest::Client::new();
@@ -744,9 +752,16 @@ async fn sandbox_shows_templates_with_labels_and_counts_news() {
         .unwrap();
     let m = &chat["messages"][0];
     assert_eq!(m["template"], "shikayat_new_complaint");
-    assert_eq!(m["text"], "AMT-2026-000001\nपानी");
+    // The approved wording with the parameters in place; the labels are the definition's.
+    let shown = m["text"].as_str().unwrap();
+    assert!(
+        shown.starts_with("नई शिकायत / New complaint AMT-2026-000001 — जल निगम\n\nपानी नहीं\n"),
+        "{shown}"
+    );
+    assert!(shown.ends_with("DM Amethi grievance desk"), "{shown}");
     assert_eq!(m["buttons"][0]["id"], "officer:accept:AMT-2026-000001");
-    assert_eq!(m["buttons"][0]["title"], "Accept");
+    assert_eq!(m["buttons"][0]["title"], "स्वीकार / Accept");
+    assert_eq!(m["buttons"][1]["title"], "अन्य विभाग/Not mine");
     let log: Value = http
         .get(format!("{base}/sim/api/log"))
         .send()

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::template_send::Rendered;
+
 /// A send the simulator accepted (HTTP 200 from `/messages`).
 #[derive(Clone, Debug)]
 pub struct SentMessage {
@@ -16,6 +18,8 @@ pub struct SentMessage {
     pub at: DateTime<Utc>,
     /// Bytes of media sent by an uploaded (or otherwise known) media id.
     pub media: Option<Vec<u8>>,
+    /// A template as the recipient sees it, from the approved definition it was checked against.
+    pub(crate) rendered: Option<Rendered>,
 }
 
 fn push_str(out: &mut Vec<String>, v: Option<&Value>) {
@@ -28,7 +32,8 @@ fn push_str(out: &mut Vec<String>, v: Option<&Value>) {
 
 impl SentMessage {
     /// All human-visible text, one piece per line: text body, captions, interactive
-    /// header/body/footer with button titles and list rows, template name with parameter texts.
+    /// header/body/footer with button titles and list rows, a template's text (header, body with
+    /// its parameters, footer) with its quick replies' labels.
     pub fn text(&self) -> String {
         let r = &self.request;
         let mut out = Vec::new();
@@ -55,15 +60,12 @@ impl SentMessage {
                     }
                 }
             }
+            // As WhatsApp shows it: the approved wording with the parameters in place, then the
+            // quick replies' labels.
             "template" => {
-                push_str(&mut out, r.pointer("/template/name"));
-                for c in array(r.pointer("/template/components")) {
-                    for p in array(c.get("parameters")) {
-                        push_str(&mut out, p.get("text"));
-                        push_str(&mut out, p.pointer("/currency/fallback_value"));
-                        push_str(&mut out, p.pointer("/date_time/fallback_value"));
-                        push_str(&mut out, p.pointer("/document/filename"));
-                    }
+                if let Some(t) = &self.rendered {
+                    out.push(t.text.clone());
+                    out.extend(t.quick_replies.iter().map(|(_, label)| label.clone()));
                 }
             }
             "location" => {
@@ -113,17 +115,9 @@ impl SentMessage {
                 }
             }
         }
-        for c in array(r.pointer("/template/components")) {
-            if c.get("type").and_then(Value::as_str) != Some("button") {
-                continue;
-            }
-            for p in array(c.get("parameters")) {
-                if let Some(payload) = p.get("payload").and_then(Value::as_str) {
-                    // Meta never tells us the template's button label; a label read from the
-                    // payload stands in.
-                    out.push(Button::new("template", payload, &payload_label(payload)));
-                }
-            }
+        // A tap returns the payload set at send time (the tap id) and the definition's label.
+        for (payload, label) in self.rendered.iter().flat_map(|t| &t.quick_replies) {
+            out.push(Button::new("template", payload, label));
         }
         out
     }
@@ -144,23 +138,6 @@ impl Button {
             id: id.to_string(),
             title: title.to_string(),
         }
-    }
-}
-
-/// A readable stand-in for a template quick-reply label: the payload's words without its
-/// namespace or ids, so `officer:accept:AMT-2026-000001` reads "Accept" and `burst:new` "New".
-pub(crate) fn payload_label(payload: &str) -> String {
-    let words: Vec<&str> = payload
-        .split(':')
-        .map(str::trim)
-        .filter(|w| !w.is_empty() && !w.chars().any(|c| c.is_ascii_digit()))
-        .collect();
-    let words = if words.len() > 1 { &words[1..] } else { &words[..] };
-    let label = words.join(" ").replace(['_', '-'], " ");
-    let mut chars = label.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => payload.to_string(),
     }
 }
 

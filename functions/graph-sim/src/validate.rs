@@ -15,6 +15,9 @@ pub(crate) struct GraphErr {
     pub code: i64,
     pub title: String,
     pub details: Option<String>,
+    /// Meta still sends `error_subcode` on some management errors (e.g. 2388024, a duplicate
+    /// template), though it is documented as deprecated.
+    pub subcode: Option<i64>,
 }
 
 impl GraphErr {
@@ -24,7 +27,13 @@ impl GraphErr {
             code,
             title: title.to_string(),
             details: Some(details.to_string()),
+            subcode: None,
         }
+    }
+
+    pub fn with_subcode(mut self, subcode: i64) -> Self {
+        self.subcode = Some(subcode);
+        self
     }
 
     /// Code 100: since v16 every invalid-parameter error has this title; `details` says why.
@@ -34,6 +43,7 @@ impl GraphErr {
             code: 100,
             title: "Invalid parameter".into(),
             details: Some(details.into()),
+            subcode: None,
         }
     }
 
@@ -43,6 +53,7 @@ impl GraphErr {
             code: 190,
             title: "Invalid OAuth access token - Cannot parse access token".into(),
             details: None,
+            subcode: None,
         }
     }
 
@@ -107,6 +118,9 @@ impl GraphErr {
         });
         if self.code == 190 {
             err["message"] = json!(self.title);
+        }
+        if let Some(subcode) = self.subcode {
+            err["error_subcode"] = json!(subcode);
         }
         if let Some(details) = &self.details {
             err["error_data"] = json!({ "messaging_product": "whatsapp", "details": details });
@@ -194,6 +208,8 @@ pub(crate) fn validate_send(body: &Value) -> Result<String, GraphErr> {
             return Err(GraphErr::invalid("Param context['message_id'] is required."));
         }
     }
+    // Echoed back in statuses; Meta caps it at 512 characters (reference §8).
+    check_max(body, "/biz_opaque_callback_data", 512, "biz_opaque_callback_data")?;
     let Some(payload) = body.get(kind).filter(|p| p.is_object() || p.is_array()) else {
         return Err(GraphErr::invalid(format!("The parameter {kind} is required.")));
     };
@@ -227,7 +243,21 @@ pub(crate) fn validate_send(body: &Value) -> Result<String, GraphErr> {
 fn validate_interactive(i: &Value) -> Result<(), GraphErr> {
     check_max(i, "/footer/text", 60, "interactive['footer']['text']")?;
     check_max(i, "/header/text", 60, "interactive['header']['text']")?;
-    match i.get("type").and_then(Value::as_str) {
+    let kind = i.get("type").and_then(Value::as_str);
+    // Reply buttons take a text or media header; a list takes text only (reference §8.4).
+    if let Some(header) = i.get("header") {
+        let allowed: &[&str] = match kind {
+            Some("list") => &["text"],
+            _ => &["text", "image", "video", "document"],
+        };
+        let h = header.get("type").and_then(Value::as_str).unwrap_or("");
+        if !allowed.contains(&h) {
+            return Err(GraphErr::invalid(format!(
+                "Param interactive['header']['type'] must be one of {allowed:?} here (got {h:?})."
+            )));
+        }
+    }
+    match kind {
         Some("button") => {
             require_str(i, "/body/text", "interactive['body']['text']")?;
             check_max(i, "/body/text", 1024, "interactive['body']['text']")?;
@@ -327,6 +357,23 @@ mod tests {
         assert_eq!(validate_send(&tpl).unwrap_err().code, 100);
         let ok = json!({"messaging_product":"whatsapp","type":"template","template":{"name":"x","language":{"code":"hi"}}});
         assert_eq!(validate_send(&ok).unwrap(), "template");
+    }
+
+    #[test]
+    fn headers_by_kind_and_callback_data() {
+        let list = |header: Value| {
+            json!({"messaging_product":"whatsapp","type":"interactive","interactive":{
+                "type":"list","header":header,"body":{"text":"choose"},
+                "action":{"button":"Open","sections":[{"rows":[{"id":"R","title":"t"}]}]}}})
+        };
+        assert!(validate_send(&list(json!({"type":"text","text":"Departments"}))).is_ok());
+        let image = json!({"type":"image","image":{"link":"https://x/y.jpg"}});
+        assert_eq!(validate_send(&list(image.clone())).unwrap_err().code, 100);
+        let mut b = buttons(1, "ok");
+        b["interactive"]["header"] = image;
+        assert!(validate_send(&b).is_ok());
+        b["biz_opaque_callback_data"] = json!("x".repeat(513));
+        assert_eq!(validate_send(&b).unwrap_err().code, 100);
     }
 
     #[test]
