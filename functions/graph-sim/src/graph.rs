@@ -16,7 +16,7 @@ use crate::faults::Fault;
 use crate::state::{ext_for, is_bsuid, media_kind, new_wamid, normalize_user, MediaItem};
 use crate::template_send;
 use crate::templates::APPROVED;
-use crate::types::{MediaRequest, RejectedSend, SentMessage};
+use crate::types::{array, MediaRequest, RejectedSend, SentMessage};
 use crate::validate::{validate_send, GraphErr};
 use crate::GraphSim;
 
@@ -138,6 +138,18 @@ impl GraphSim {
             match template_send::check_send(tpl, t, &st.media) {
                 Ok(r) => rendered = Some(r),
                 Err(e) => return fail(e),
+            }
+            // The header's media, as the recipient sees it above the template's text.
+            let header_id = array(t.get("components"))
+                .iter()
+                .filter(|c| c.get("type").and_then(Value::as_str) == Some("header"))
+                .flat_map(|c| array(c.get("parameters")))
+                .find_map(|p| {
+                    let kind = p.get("type").and_then(Value::as_str)?;
+                    p.pointer(&format!("/{kind}/id")).and_then(Value::as_str)
+                });
+            if let Some(item) = header_id.and_then(|id| st.media.get(id)) {
+                media = Some(item.bytes.clone());
             }
         }
         if st.unreachable.contains(&key) {
