@@ -2,6 +2,7 @@
 //! configuration and writes nothing; after complaints have gone through a desk, `export-register`,
 //! `timeline` and `overdue` answer an administrator's questions. These need the AWS resources,
 //! so they always run against `SHIKAYAT_TEST_AWS_ENDPOINT` (scripts/test.sh starts moto).
+//! `templates push` and `check` (the `templates` module) talk to the Graph API only.
 
 use std::time::Duration;
 
@@ -12,6 +13,9 @@ use tokio::process::Command;
 
 use crate::harness::*;
 use crate::lifecycle::to_closed_satisfied;
+
+/// `templates push` / `check` against the simulator's template endpoints (no AWS needed).
+mod templates;
 
 fn endpoint() -> String {
     match std::env::var("SHIKAYAT_TEST_AWS_ENDPOINT") {

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use shikayat_graph_sim::{GraphSim, SentMessage, SimConfig};
+use shikayat_graph_sim::{load_templates, GraphSim, SentMessage, SimConfig};
 use tokio::process::{Child, Command};
 
 pub const CITIZEN: &str = "919812345678";
@@ -45,6 +45,12 @@ pub fn repo_root() -> PathBuf {
     // shared target dir holds a binary built from another one.
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
     PathBuf::from(manifest).join("..")
+}
+
+/// config/templates, as the simulator approves them (Meta's definition checks applied).
+pub fn repo_templates_approved() -> Vec<serde_json::Value> {
+    let dir = repo_root().join("config/templates");
+    load_templates(&dir).unwrap_or_else(|e| panic!("loading {}: {e}", dir.display()))
 }
 
 /// The runner binary, built once per test run (a no-op when up to date).
@@ -194,6 +200,7 @@ impl Desk {
             None => {
                 let cfg = SimConfig {
                     pair_min_interval: None,
+                    templates: repo_templates_approved(),
                     ..SimConfig::default()
                 };
                 GraphSim::serve(cfg, "127.0.0.1:0".parse().expect("addr"))

@@ -20,7 +20,7 @@ use shikayat_core::ComplaintId;
 use shikayat_graph_sim::{GraphSim, SimConfig};
 use shikayat_webhook::WebhookConfig;
 
-use crate::harness::{repo_root, CITIZEN, WATER_OFFICER};
+use crate::harness::{repo_root, repo_templates_approved, CITIZEN, WATER_OFFICER};
 
 const APP_SECRET: &str = "events-app-secret";
 const VERIFY_TOKEN: &str = "events-verify-token";
@@ -85,6 +85,7 @@ impl World {
             // The sample events do not pass through the simulator, so it has seen no one write.
             enforce_window: false,
             send_statuses: false,
+            templates: repo_templates_approved(),
             ..SimConfig::default()
         };
         let (sim, _) = GraphSim::serve(cfg, "127.0.0.1:0".parse().expect("addr"))

@@ -7,6 +7,8 @@
 //! - `export-register`: one department's register for a date range, as CSV.
 //! - `timeline`: everything that happened to one complaint.
 //! - `overdue`: open complaints whose report is past due.
+//! - `templates push` / `templates check`: the WhatsApp templates in config/templates against the
+//!   WABA's templates at Meta (Graph API, not AWS).
 //!
 //! Every read goes through a key or an index (`by-department`, `open-by-due`); nothing scans.
 
@@ -17,6 +19,8 @@ mod args;
 mod register;
 #[path = "admin/reports.rs"]
 mod reports;
+#[path = "admin/templates.rs"]
+mod templates;
 
 use anyhow::{bail, Context};
 use shikayat_adapters::aws::{provision, AwsClients, AwsNames, DynamoStore};
@@ -42,7 +46,13 @@ usage:
   shikayat-admin overdue [--department <id>] [--limit <n>]
       Open complaints whose report is past due, most overdue first.
   shikayat-admin provision
-      Create the tables, queues and bucket (development and tests; production uses infra/).";
+      Create the tables, queues and bucket (development and tests; production uses infra/).
+  shikayat-admin templates push --waba-id <id> [--dir config/templates]
+      Create at Meta the templates that are missing and edit those that differ, one line each.
+  shikayat-admin templates check --waba-id <id> [--dir config/templates]
+      List every template missing at Meta, not APPROVED, or with a differing component; exits
+      non-zero if there is any. Both use WHATSAPP_ACCESS_TOKEN, WHATSAPP_API_BASE_URL (default
+      https://graph.facebook.com) and WHATSAPP_API_VERSION (default v25.0).";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -113,6 +123,21 @@ async fn run(argv: Vec<String>) -> anyhow::Result<()> {
             args.finish()?;
             let (store, cfg) = connect().await?;
             reports::overdue(&store, &cfg, department.as_deref(), limit).await
+        }
+        "templates" => {
+            let action = args.positional("push or check")?;
+            let waba = args.required("--waba-id")?;
+            let dir = args
+                .optional("--dir")
+                .unwrap_or_else(|| "config/templates".into());
+            args.finish()?;
+            let graph = templates::Graph::from_env()?;
+            let dir = std::path::Path::new(&dir);
+            match action.as_str() {
+                "push" => templates::push(&graph, &waba, dir).await,
+                "check" => templates::check(&graph, &waba, dir).await,
+                other => bail!("templates {other:?}: use push or check"),
+            }
         }
         other => bail!("unknown command {other:?}\n\n{USAGE}"),
     }

@@ -13,7 +13,7 @@ use anyhow::Context;
 use shikayat_adapters::whatsapp::{CloudApi, CloudApiConfig};
 use shikayat_core::config::DistrictConfig;
 use shikayat_core::ports::{Ports, Settings, SystemClock};
-use shikayat_graph_sim::{GraphSim, Persona, SimConfig};
+use shikayat_graph_sim::{load_templates, GraphSim, Persona, SimConfig};
 use shikayat_webhook::WebhookConfig;
 use tokio::sync::watch;
 
@@ -40,7 +40,19 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
     let sim = match &s.whatsapp.base_url {
         Some(_) => None,
         None => {
-            let sim = GraphSim::new(sim_config(&s.whatsapp, &config, &local_base));
+            // The simulator approves exactly these, as Meta would have: a template the desk
+            // sends that is not among them fails with 132001 here as it would in production.
+            let templates = load_templates(&s.templates_dir).with_context(|| {
+                format!(
+                    "loading the WhatsApp templates for the simulator from {} (SHIKAYAT_TEMPLATES_DIR)",
+                    s.templates_dir.display()
+                )
+            })?;
+            tracing::info!(count = templates.len(), dir = %s.templates_dir.display(), "simulator templates approved");
+            let sim = GraphSim::new(SimConfig {
+                templates,
+                ..sim_config(&s.whatsapp, &config, &local_base)
+            });
             sim.set_base_url(format!("{local_base}/graph"));
             Some(sim)
         }

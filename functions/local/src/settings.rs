@@ -12,6 +12,9 @@ pub struct LocalSettings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub district_config: PathBuf,
+    /// The WhatsApp template definitions the built-in simulator approves (`SHIKAYAT_TEMPLATES_DIR`,
+    /// default: `templates` next to the district config file). Unused with a real Graph API.
+    pub templates_dir: PathBuf,
     pub settle_seconds: u32,
     pub escalator_interval: Duration,
     pub pair_interval: Duration,
@@ -73,13 +76,20 @@ impl LocalSettings {
             Some("aws") => BackendKind::Aws,
             Some(other) => bail!("SHIKAYAT_BACKEND={other:?}: use embedded or aws"),
         };
+        let district_config =
+            PathBuf::from(var("SHIKAYAT_DISTRICT_CONFIG").unwrap_or_else(|| "config/amethi.toml".into()));
         Ok(Self {
             backend,
             listen,
             data_dir: PathBuf::from(var("SHIKAYAT_DATA_DIR").unwrap_or_else(|| "./.shikayat".into())),
-            district_config: PathBuf::from(
-                var("SHIKAYAT_DISTRICT_CONFIG").unwrap_or_else(|| "config/amethi.toml".into()),
-            ),
+            templates_dir: match var("SHIKAYAT_TEMPLATES_DIR") {
+                Some(dir) => PathBuf::from(dir),
+                None => district_config
+                    .parent()
+                    .unwrap_or_else(|| std::path::Path::new("."))
+                    .join("templates"),
+            },
+            district_config,
             settle_seconds: number("SHIKAYAT_SETTLE_SECONDS", 120)?,
             escalator_interval: Duration::from_secs(number("SHIKAYAT_ESCALATOR_INTERVAL_SECONDS", 300)?),
             pair_interval: Duration::from_millis(number("SHIKAYAT_PAIR_INTERVAL_MS", 6000)?),
