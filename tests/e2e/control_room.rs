@@ -59,9 +59,16 @@ async fn file(desk: &Desk, who: &str, text: &str, officer: &str) -> String {
 
 /// A department's line of the digest; in a template parameter its lines are joined by ` · `.
 fn line_of<'a>(text: &'a str, department: &str) -> Option<&'a str> {
-    text.lines()
+    let line = text
+        .lines()
         .flat_map(|l| l.split(" · • "))
-        .find(|l| l.contains(&format!("{department}: ")))
+        .find(|l| l.contains(&format!("{department}: ")))?;
+    // The line ends where the next part of the digest ("(9 other departments…", "Total") begins.
+    Some(
+        [" · (", " · कुल"]
+            .iter()
+            .fold(line, |l, end| l.split(end).next().unwrap_or(l)),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -175,7 +175,8 @@ async fn a_second_not_satisfied_goes_to_the_supervisor_with_the_history() {
         "the reason is in it: {text}"
     );
     desk.wait_for(CONTROL_ROOM, "second reopening", |m| {
-        m.text().contains(&id) && m.text().contains("times reopened: 2")
+        // Free-form "(times reopened: 2)", or the template's "कुल 2 बार".
+        m.text().contains(&id) && (m.text().contains("times reopened: 2") || m.text().contains("कुल 2 बार"))
     })
     .await;
 }
