@@ -10,6 +10,7 @@ mod harness;
 mod inbound_types;
 mod lambda_events;
 mod lifecycle;
+mod logscan;
 mod outbox;
 mod robustness;
 mod stack;
