@@ -721,6 +721,11 @@ mod tests {
             "messages":[{"from":"1","id":"wamid.n","timestamp":"1","type":"text","text":{"body":"x"}}]}}]}]});
         let got = parse_notification_for(none.to_string().as_bytes(), "100000000000001").expect("json");
         assert_eq!((got.events.len(), got.ignored), (0, 1));
-        assert_eq!(parse_notification(none.to_string().as_bytes()).expect("json").len(), 1);
+        assert_eq!(
+            parse_notification(none.to_string().as_bytes())
+                .expect("json")
+                .len(),
+            1
+        );
     }
 }

@@ -70,11 +70,19 @@ mod tests {
         let e = check("WHATSAPP_APP_SECRET", "set-me", APP_SECRET_MIN, how).unwrap_err();
         assert!(matches!(e, SecretError::Placeholder { .. }));
         let text = e.to_string();
-        assert!(text.contains("WHATSAPP_APP_SECRET") && text.contains(how), "{text}");
+        assert!(
+            text.contains("WHATSAPP_APP_SECRET") && text.contains(how),
+            "{text}"
+        );
         assert!(!text.contains("set-me"), "the value itself stays out: {text}");
         assert!(check("x", &"set-me".repeat(8), APP_SECRET_MIN, how).is_err());
         assert!(check("x", "  SET-ME ", 1, how).is_err());
-        let short = check("app_secret", "0123456789abcdef0123456789abcde", APP_SECRET_MIN, how);
+        let short = check(
+            "app_secret",
+            "0123456789abcdef0123456789abcde",
+            APP_SECRET_MIN,
+            how,
+        );
         assert_eq!(
             short,
             Err(SecretError::TooShort {
@@ -85,13 +93,19 @@ mod tests {
             })
         );
         assert!(!short.unwrap_err().to_string().contains("0123"));
-        assert!(matches!(check("x", " ", 1, how), Err(SecretError::Missing { .. })));
+        assert!(matches!(
+            check("x", " ", 1, how),
+            Err(SecretError::Missing { .. })
+        ));
         assert!(check("verify_token", "0123456789abcde", VERIFY_TOKEN_MIN, how).is_err());
     }
 
     #[test]
     fn long_random_values_pass() {
-        assert_eq!(check("a", "0123456789abcdef0123456789abcdef", APP_SECRET_MIN, ""), Ok(()));
+        assert_eq!(
+            check("a", "0123456789abcdef0123456789abcdef", APP_SECRET_MIN, ""),
+            Ok(())
+        );
         assert_eq!(check("v", "0123456789abcdef", VERIFY_TOKEN_MIN, ""), Ok(()));
     }
 }

@@ -179,7 +179,7 @@ async fn register(ctx: &mut Ctx<'_>, messages: &[InboundMessage]) -> Result<(), 
         event: "registered".into(),
         from: Status::Registered,
         to: Status::Registered,
-        detail: format!("via WhatsApp {}", ctx.m.wamid),
+        detail: format!("via WhatsApp {}", ctx.p.ids.wamid(&ctx.m.wamid)),
     }];
     for m in messages {
         match detail(p, &id, "inbound", m).await {

@@ -72,13 +72,14 @@ impl Conversations for SqliteStore {
         Ok(())
     }
 
+    /// The `pacing` table's `phone` column holds the person's keyed-hash id, never the number.
     async fn take_send_slot(
         &self,
-        phone: &Phone,
+        who: &str,
         now: chrono::DateTime<chrono::Utc>,
         rate: PairRate,
     ) -> PortResult<Result<(), chrono::Duration>> {
-        let key = phone.as_str().to_string();
+        let key = who.to_string();
         self.db
             .call(move |conn| {
                 // Read and write in one immediate transaction: two consumers never share a slot.

@@ -97,15 +97,16 @@ impl Conversations for DynamoStore {
         }
     }
 
-    /// On an item of its own in the conversations table (`pace#<phone>`), so the conversation's
-    /// version never moves for a send; written conditionally on the time it was read.
+    /// On an item of its own in the conversations table (`pace#<id>`, the person's keyed-hash
+    /// id), so the conversation's version never moves for a send; written conditionally on the
+    /// time it was read.
     async fn take_send_slot(
         &self,
-        phone: &Phone,
+        who: &str,
         now: chrono::DateTime<chrono::Utc>,
         rate: shikayat_core::pacing::PairRate,
     ) -> PortResult<Result<(), chrono::Duration>> {
-        let key = format!("pace#{}", phone.as_str());
+        let key = format!("pace#{who}");
         loop {
             let out = self
                 .client
