@@ -23,6 +23,9 @@ pub const CONTROL_ROOM2: &str = "919000000302";
 /// their own, the number in a `user_changed_number` notice): the log scan searches for them too.
 pub const OTHER_NUMBERS: [&str; 2] = ["919876500011", "919795123456"];
 
+/// Long enough for the rule every secret must pass (functions/core/src/secret.rs).
+pub const E2E_VERIFY_TOKEN: &str = "e2e-verify-token-0123456789";
+
 pub const SETTLE_SECONDS: u64 = 2;
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -256,7 +259,7 @@ impl Desk {
             .env("WHATSAPP_PHONE_NUMBER_ID", &cfg.phone_number_id)
             .env("WHATSAPP_ACCESS_TOKEN", &cfg.access_token)
             .env("WHATSAPP_APP_SECRET", &cfg.app_secret)
-            .env("WHATSAPP_VERIFY_TOKEN", "e2e-verify-token")
+            .env("WHATSAPP_VERIFY_TOKEN", E2E_VERIFY_TOKEN)
             // A test's own settings win over the defaults above.
             .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
@@ -315,10 +318,14 @@ impl Desk {
         numbers
     }
 
+    /// Everything this desk's runs have logged so far.
+    pub fn log_text(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.log.path()).unwrap_or_default()).into_owned()
+    }
+
     /// Searches every line this desk's runs logged for every test number (see logscan.rs).
     pub fn scan_log(&self) -> crate::logscan::Scan {
-        let log = std::fs::read(self.log.path()).unwrap_or_default();
-        crate::logscan::scan(&String::from_utf8_lossy(&log), &self.test_numbers())
+        crate::logscan::scan(&self.log_text(), &self.test_numbers())
     }
 
     pub fn base(&self) -> String {
