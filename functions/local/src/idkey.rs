@@ -76,10 +76,7 @@ mod tests {
         assert_eq!(stored.len(), 64);
         let from_env = load(Some("0123456789abcdef0123456789abcdef"), &data).expect("env");
         assert_ne!(from_env.phone(&p), first, "the variable wins");
-        let e = load(Some("set-me"), &data)
-            .err()
-            .expect("placeholder")
-            .to_string();
+        let e = load(Some("set-me"), &data).expect_err("placeholder").to_string();
         assert!(e.contains("SHIKAYAT_ID_KEY") && !e.contains("set-me"), "{e}");
     }
 }

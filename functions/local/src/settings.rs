@@ -181,7 +181,7 @@ mod tests {
                 "WHATSAPP_ACCESS_TOKEN",
             ),
         ] {
-            let e = w.check().err().expect("refused").to_string();
+            let e = w.check().expect_err("refused").to_string();
             assert!(e.contains(name) && e.contains("set it to"), "{e}");
             assert!(
                 !e.contains("set-me") && !e.contains("aaaa") && !e.contains("e2e-verify"),

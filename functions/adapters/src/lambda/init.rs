@@ -228,6 +228,14 @@ pub struct WebhookSecrets {
     pub ids: KeyedHash,
 }
 
+impl fmt::Debug for WebhookSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookSecrets")
+            .field("phone_number_id", &self.phone_number_id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What the webhook stands on: its secrets and the inbound queue. No DynamoDB or S3 work
 /// at init; resolving the queue URLs also opens the TLS connection the first POST will use.
 pub struct WebhookParts {
@@ -356,7 +364,7 @@ mod tests {
             ..WhatsAppEnv::default()
         };
         w.apply_secret(&created).expect("json");
-        let e = w.webhook().err().expect("refused").to_string();
+        let e = w.webhook().expect_err("refused").to_string();
         assert!(
             e.contains("app_secret") && e.contains("WHATSAPP_APP_SECRET"),
             "{e}"
@@ -364,19 +372,19 @@ mod tests {
         assert!(!e.contains("set-me"), "{e}");
         assert!(w.check_for_consumers().is_err());
         w.app_secret = Some("too-short-0123456789".into());
-        let e = w.webhook().err().expect("short").to_string();
+        let e = w.webhook().expect_err("short").to_string();
         assert!(e.contains("20 characters") && e.contains("32"), "{e}");
         w.app_secret = Some(APP.into());
-        let e = w.webhook().err().expect("verify token").to_string();
+        let e = w.webhook().expect_err("verify token").to_string();
         assert!(e.contains("verify_token"), "{e}");
         w.verify_token = Some(VERIFY.into());
         assert!(w.webhook().is_ok());
-        let e = w.check_for_consumers().err().expect("access token").to_string();
+        let e = w.check_for_consumers().expect_err("access token").to_string();
         assert!(e.contains("access_token"), "{e}");
         w.access_token = Some("EAAG-real-looking-token".into());
         assert!(w.check_for_consumers().is_ok());
         w.id_key = None;
-        let e = w.webhook().err().expect("no id key").to_string();
+        let e = w.webhook().expect_err("no id key").to_string();
         assert!(e.contains("id_key") && e.contains("SHIKAYAT_ID_KEY"), "{e}");
         w.id_key = Some("set-me".into());
         assert!(w.keyed_hash().is_err());

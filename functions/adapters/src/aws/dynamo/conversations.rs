@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use shikayat_core::conversation::{Conversation, Pending};
-use shikayat_core::ids::{mask, Phone};
+use shikayat_core::ids::Phone;
 use shikayat_core::ports::{Conversations, PortError, PortResult};
 
 use super::{doc, get_n, n, put_opt, s, to_json, ts, DynamoStore, Item};
@@ -88,9 +88,9 @@ impl Conversations for DynamoStore {
                 Ok(())
             }
             Err(e) if code(&e) == Some("ConditionalCheckFailedException") => {
+                // No number, not even masked: the caller's span names the person by keyed-hash id.
                 Err(PortError::Conflict(format!(
-                    "conversation with {} moved past version {expected}",
-                    mask(c.phone.as_str())
+                    "the conversation moved past version {expected}"
                 )))
             }
             Err(e) => Err(port_err("put conversation", e)),
