@@ -14,8 +14,13 @@ import os
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-APP_SECRET = b"events-app-secret"
+# Long enough for the rule every secret must pass (functions/core/src/secret.rs).
+APP_SECRET = b"events-app-secret-0123456789abcdef"
 VERIFY_TOKEN = "events-verify-token"
+# The key of the keyed hash (functions/core/src/pseudonym.rs) the samples' ids are made with.
+ID_KEY = b"events-id-key-0123456789abcdef0123456789"
+PHONE_NUMBER_ID = "100000000000001"
+OTHER_PHONE_NUMBER_ID = "100000000000999"
 REGION = "ap-south-1"
 ACCOUNT = "123456789012"
 EPOCH_MS = 1795000000000  # 2026-11-18T08:26:40Z, the time of events/whatsapp
@@ -30,6 +35,20 @@ def write(rel, obj):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(obj, f, ensure_ascii=False, indent=2)
         f.write("\n")
+
+
+def pseudonym(domain, value):
+    """KeyedHash: HMAC-SHA256 over the domain letter, a zero byte and the value, 12 bytes in hex."""
+    mac = hmac.new(ID_KEY, domain.encode() + b"\0" + value.encode(), hashlib.sha256).digest()
+    return domain + mac[:12].hex()
+
+
+def pid(phone):
+    return pseudonym("p", phone)
+
+
+def wid(wamid):
+    return pseudonym("w", wamid)
 
 
 def uid(name):
@@ -105,6 +124,14 @@ def webhook_events():
     bad = dict(json_headers, **{"x-hub-signature-256": sign(raw, b"not-the-app-secret")})
     write("webhook/post-bad-signature.json", http_event(
         "post-bad-signature", "POST", "/webhook", headers=bad, body=text))
+    # The same message for another business number on the same Meta app: 200, nothing enqueued.
+    ours = ('"phone_number_id":"%s"' % PHONE_NUMBER_ID).encode()
+    assert raw.count(ours) == 1
+    other = raw.replace(ours, ('"phone_number_id":"%s"' % OTHER_PHONE_NUMBER_ID).encode())
+    write("webhook/post-other-number.json", http_event(
+        "post-other-number", "POST", "/webhook",
+        headers={"content-type": "application/json", "x-hub-signature-256": sign(other)},
+        body=other.decode("utf-8")))
     write("webhook/post-bad-base64.json", http_event(
         "post-bad-base64", "POST", "/webhook", headers=json_headers,
         body="eyJvYmplY3QiOi*not base64*", b64=True))
@@ -151,33 +178,34 @@ def inbound_text(wamid, text, ts):
         "forwarded": False,
         "body": {"type": "text", "text": text},
     }
-    return envelope(wamid, "inbound", event=event)
+    return envelope(wid(wamid), "inbound", event=event)
 
 
 def inbound_status(wamid, status, ts):
     event = {"event": "status", "wamid": wamid, "status": status, "recipient": CITIZEN,
              "timestamp": ts, "error_code": None, "error_detail": None}
-    return envelope(f"{wamid}#{status}", "inbound", event=event)
+    return envelope(f"{wid(wamid)}#{status}", "inbound", event=event)
 
 
 def sqs_events():
     ts = EPOCH_MS // 1000
     batch = [
-        ("wamid.EVT1", inbound_text("wamid.EVT1", "गाँव का हैंडपंप खराब है, पीने का पानी नहीं मिल रहा", ts)),
-        ("wamid.EVT2", inbound_text("wamid.EVT2", "दो हफ़्ते से यही हाल है", ts + 5)),
-        ("wamid.OUT1#delivered", inbound_status("wamid.OUT1", "delivered", ts + 6)),
+        (wid("wamid.EVT1"), inbound_text("wamid.EVT1", "गाँव का हैंडपंप खराब है, पीने का पानी नहीं मिल रहा", ts)),
+        (wid("wamid.EVT2"), inbound_text("wamid.EVT2", "दो हफ़्ते से यही हाल है", ts + 5)),
+        (wid("wamid.OUT1") + "#delivered", inbound_status("wamid.OUT1", "delivered", ts + 6)),
     ]
+    # Group and deduplication ids are keyed-hash ids, as the webhook makes them: never a number.
     write("sqs/inbound-batch.json", {"Records": [
-        record("inbound.fifo", "batch:" + d, body, seq=i, group=CITIZEN, dedupe=d)
+        record("inbound.fifo", "batch:" + d, body, seq=i, group=pid(CITIZEN), dedupe=d)
         for i, (d, body) in enumerate(batch)
     ]})
     poisoned = [
-        ("wamid.PSN1", inbound_text("wamid.PSN1", "बिजली नहीं आ रही है", ts)),
-        ("wamid.PSN2", '{"v":1,"key":"wamid.PSN2","kind":"inbound","event":{"event":"mess'),
-        ("wamid.PSN3", inbound_text("wamid.PSN3", "तीन दिन से", ts + 5)),
+        (wid("wamid.PSN1"), inbound_text("wamid.PSN1", "बिजली नहीं आ रही है", ts)),
+        (wid("wamid.PSN2"), '{"v":1,"key":"%s","kind":"inbound","event":{"event":"mess' % wid("wamid.PSN2")),
+        (wid("wamid.PSN3"), inbound_text("wamid.PSN3", "तीन दिन से", ts + 5)),
     ]
     write("sqs/inbound-poisoned.json", {"Records": [
-        record("inbound.fifo", "poisoned:" + d, body, seq=i, group=CITIZEN, dedupe=d)
+        record("inbound.fifo", "poisoned:" + d, body, seq=i, group=pid(CITIZEN), dedupe=d)
         for i, (d, body) in enumerate(poisoned)
     ]})
 
@@ -186,14 +214,14 @@ def sqs_events():
         "forward_complaint": envelope(f"forward:{COMPLAINT}", "forward_complaint", id=COMPLAINT),
         "send_details": envelope(f"details:{COMPLAINT}", "send_details", id=COMPLAINT),
         "settle_report": envelope(f"settle-report:{COMPLAINT}:wamid.RPT1", "settle_report", id=COMPLAINT),
-        "tell": envelope(f"tell:wamid.RPT1:{WATER_OFFICER}:report_received", "tell", to=WATER_OFFICER,
+        "tell": envelope(f"tell:{wid('wamid.RPT1')}:{pid(WATER_OFFICER)}:report_received", "tell", to=WATER_OFFICER,
                          complaint=COMPLAINT, notice={"notice": "report_received", "id": COMPLAINT}),
     }
     for kind, body in relay.items():
         write(f"sqs/relay-{kind}.json", {"Records": [record("relay", kind, body)]})
     notify = {
         "deliver_report": envelope(f"deliver:{COMPLAINT}:1", "deliver_report", id=COMPLAINT),
-        "tell": envelope(f"tell:wamid.EVT1:{CITIZEN}:registered", "tell", to=CITIZEN,
+        "tell": envelope(f"tell:{wid('wamid.EVT1')}:{pid(CITIZEN)}:registered", "tell", to=CITIZEN,
                          complaint=COMPLAINT, notice={"notice": "registered", "id": COMPLAINT}),
     }
     for kind, body in notify.items():

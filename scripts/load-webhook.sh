@@ -30,7 +30,7 @@ case "$LOAD_BODIES" in
   *) echo "LOAD_BODIES must be unique or fixed, not ${LOAD_BODIES}" >&2; exit 2 ;;
 esac
 # The runner's simulator default; the runner reads the same variable if it is set.
-APP_SECRET="${WHATSAPP_APP_SECRET:-sandbox-app-secret}"
+APP_SECRET="${WHATSAPP_APP_SECRET:-sandbox-app-secret-not-for-real-use}"
 
 for tool in curl python3; do
   command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }

@@ -48,7 +48,8 @@ cargo build --release --locked -p shikayat-webhook --bin shikayat-webhook
 echo
 AWS_REGION=ap-south-1 AWS_ACCESS_KEY_ID=measure AWS_SECRET_ACCESS_KEY=measure \
   AWS_LAMBDA_FUNCTION_NAME=webhook AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256 AWS_LAMBDA_FUNCTION_VERSION='$LATEST' \
-  WHATSAPP_APP_SECRET=measure-secret WHATSAPP_VERIFY_TOKEN=measure-verify \
+  WHATSAPP_APP_SECRET=measure-app-secret-0123456789abcdef WHATSAPP_VERIFY_TOKEN=measure-verify-0123456789 \
+  WHATSAPP_PHONE_NUMBER_ID=100000000000001 SHIKAYAT_ID_KEY=measure-id-key-0123456789abcdef0123456789 \
   SHIKAYAT_INBOUND_QUEUE_URL=http://127.0.0.1:9/000000000000/shikayat-inbound.fifo \
   SHIKAYAT_INBOUND_DLQ_URL=http://127.0.0.1:9/000000000000/shikayat-inbound-dlq.fifo \
   SHIKAYAT_RELAY_QUEUE_URL=http://127.0.0.1:9/000000000000/shikayat-relay \

@@ -51,7 +51,9 @@ NOT_SET = {
 }
 # Read from the environment by the code, but in AWS they come from the secret and must never
 # be set in plain text.
-IN_SECRET = {"WHATSAPP_ACCESS_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"}
+# SHIKAYAT_ID_KEY: on AWS the id key is the secret's id_key field; the variable is for a
+# deployment that keeps it elsewhere (and the local runner).
+IN_SECRET = {"WHATSAPP_ACCESS_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "SHIKAYAT_ID_KEY"}
 
 VAR_CALL = re.compile(r'\b(?:var|var_os|number|secret|try_from_env)\(\s*"([A-Z][A-Z0-9_]+)"')
 QUEUE_FORMAT = re.compile(r'format!\("(SHIKAYAT_\{upper\}_[A-Z_]+)"')
@@ -300,6 +302,20 @@ class Template(unittest.TestCase):
             a = s["Action"]
             out += a if isinstance(a, list) else [a]
         return out
+
+    def test_the_created_secret_generates_the_id_key_and_its_placeholders_cannot_pass(self):
+        """Every value the stack puts in the secret is a placeholder the functions refuse
+        (functions/core/src/secret.rs), and the id key is generated, long enough."""
+        gen = self.res["WhatsAppSecret"]["Properties"]["GenerateSecretString"]
+        self.assertEqual(gen["GenerateStringKey"], "id_key")
+        self.assertGreaterEqual(gen["PasswordLength"], 32)
+        rule = read("functions", "core", "src", "secret.rs")
+        words = re.findall(r'"([a-z_-]+)"', rule[rule.index("const PLACEHOLDERS"):rule.index("];")])
+        self.assertIn("set-me", words)
+        template = json.loads(gen["SecretStringTemplate"])
+        self.assertEqual(sorted(template), ["access_token", "app_secret", "verify_token"])
+        for field, value in template.items():
+            self.assertTrue(any(w in value.lower() for w in words), f"{field}={value!r} would pass the rule")
 
     def test_webhook_role_only_enqueues_and_reads_its_secret(self):
         role = self.role_of("WebhookFunction")

@@ -19,6 +19,12 @@ pub const CDO: &str = "919000000202";
 pub const DM: &str = "919000000203";
 pub const CONTROL_ROOM: &str = "919000000301";
 pub const CONTROL_ROOM2: &str = "919000000302";
+/// Numbers scenarios use beyond the constants above and the district's people (a citizen of
+/// their own, the number in a `user_changed_number` notice): the log scan searches for them too.
+pub const OTHER_NUMBERS: [&str; 2] = ["919876500011", "919795123456"];
+
+/// Long enough for the rule every secret must pass (functions/core/src/secret.rs).
+pub const E2E_VERIFY_TOKEN: &str = "e2e-verify-token-0123456789";
 
 pub const SETTLE_SECONDS: u64 = 2;
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -38,6 +44,8 @@ pub struct Desk {
     extra_env: Vec<(String, String)>,
     _tmp: Option<tempfile::TempDir>,
     child: Option<Child>,
+    /// Every run's log (stderr), appended across restarts; scanned for phone numbers on drop.
+    log: tempfile::NamedTempFile,
 }
 
 pub fn repo_root() -> PathBuf {
@@ -222,6 +230,7 @@ impl Desk {
             extra_env: Vec::new(),
             _tmp: None,
             child: None,
+            log: tempfile::NamedTempFile::new().expect("log file"),
         }
     }
 
@@ -246,7 +255,9 @@ impl Desk {
             .env("SHIKAYAT_PAIR_INTERVAL_MS", "50")
             // Strict spacing, so the scenarios see every send paced (a burst of 1).
             .env("SHIKAYAT_PAIR_BURST", "1")
-            .env("SHIKAYAT_LOG", "info")
+            // Everything the shikayat crates log, and what their dependencies say at info: the
+            // log scan (`Drop`) proves none of it carries a phone number.
+            .env("SHIKAYAT_LOG", LOG_FILTER)
             .env(
                 "WHATSAPP_API_BASE_URL",
                 self.sim.graph_base_url().expect("sim base url"),
@@ -255,15 +266,11 @@ impl Desk {
             .env("WHATSAPP_PHONE_NUMBER_ID", &cfg.phone_number_id)
             .env("WHATSAPP_ACCESS_TOKEN", &cfg.access_token)
             .env("WHATSAPP_APP_SECRET", &cfg.app_secret)
-            .env("WHATSAPP_VERIFY_TOKEN", "e2e-verify-token")
+            .env("WHATSAPP_VERIFY_TOKEN", E2E_VERIFY_TOKEN)
             // A test's own settings win over the defaults above.
             .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
-            .stderr(if std::env::var("E2E_LOGS").is_ok() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
+            .stderr(self.log_sink())
             .kill_on_drop(true)
             .spawn()
             .expect("start shikayat-local");
@@ -276,6 +283,56 @@ impl Desk {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("shikayat-local did not become healthy on port {}", self.port);
+    }
+
+    /// Where the runner's stderr goes: appended to this desk's log file (a restart adds to it).
+    fn log_sink(&self) -> Stdio {
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.log.path())
+            .expect("open the desk's log");
+        Stdio::from(file)
+    }
+
+    /// The phone numbers this desk's log must not carry: the harness's, the district's people
+    /// (config/amethi.toml and this desk's own configuration) and everyone the desk wrote to.
+    pub fn test_numbers(&self) -> Vec<String> {
+        let mut numbers: Vec<String> = [
+            CITIZEN,
+            CITIZEN2,
+            WATER_OFFICER,
+            ELECTRICITY_OFFICER,
+            SDM,
+            CDO,
+            DM,
+            CONTROL_ROOM,
+            CONTROL_ROOM2,
+        ]
+        .iter()
+        .chain(OTHER_NUMBERS.iter())
+        .map(|s| s.to_string())
+        .collect();
+        for path in [repo_root().join("config/amethi.toml"), self.config_path.clone()] {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if let Ok(cfg) = shikayat_core::DistrictConfig::from_toml(&text) {
+                numbers.extend(cfg.people.iter().map(|p| p.phone.as_str().to_string()));
+            }
+        }
+        numbers.extend(self.sim.sent().into_iter().map(|m| m.to));
+        numbers.retain(|n| n.len() >= 8 && n.chars().all(|c| c.is_ascii_digit()));
+        numbers.sort();
+        numbers.dedup();
+        numbers
+    }
+
+    /// Everything this desk's runs have logged so far.
+    pub fn log_text(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.log.path()).unwrap_or_default()).into_owned()
+    }
+
+    /// Searches every line this desk's runs logged for every test number (see logscan.rs).
+    pub fn scan_log(&self) -> crate::logscan::Scan {
+        crate::logscan::scan(&self.log_text(), &self.test_numbers())
     }
 
     pub fn base(&self) -> String {
@@ -345,6 +402,45 @@ impl Desk {
             "unexpected messages to {to}: {:#?}",
             got.iter().map(|m| m.text()).collect::<Vec<_>>()
         );
+    }
+}
+
+/// The runner's log filter in the scenarios: debug for the shikayat crates, info elsewhere.
+const LOG_FILTER: &str = "info,shikayat_core=debug,shikayat_adapters=debug,shikayat_desk=debug,\
+shikayat_webhook=debug,shikayat_router=debug,shikayat_officer_relay=debug,shikayat_notifier=debug,\
+shikayat_escalator=debug,shikayat_local=debug,shikayat_graph_sim=debug";
+
+impl Drop for Desk {
+    /// The log-privacy check for every scenario: the test that owns this desk fails when any line
+    /// its runner logged carries a test phone number, in clear or inside a wamid.
+    fn drop(&mut self) {
+        let scan = self.scan_log();
+        let what = format!("runner log {}", self.log.path().display());
+        if std::env::var("E2E_LOGS").is_ok() {
+            eprintln!(
+                "{}",
+                String::from_utf8_lossy(&std::fs::read(self.log.path()).unwrap_or_default())
+            );
+        }
+        if let Ok(path) = std::env::var("SHIKAYAT_LOG_SCAN_FILE") {
+            use std::io::Write;
+            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+                let _ = writeln!(
+                    f,
+                    "lines={} numbers={} leaks={}",
+                    scan.lines,
+                    scan.numbers,
+                    scan.leaks.len()
+                );
+            }
+        }
+        if let Some(report) = scan.report(&what) {
+            if std::thread::panicking() {
+                eprintln!("{report}");
+            } else {
+                panic!("{report}");
+            }
+        }
     }
 }
 

@@ -16,14 +16,21 @@ use shikayat_adapters::whatsapp::{CloudApi, CloudApiConfig};
 use shikayat_core::command::{Command, Envelope, QueueName};
 use shikayat_core::config::DistrictConfig;
 use shikayat_core::ports::{Clock, ComplaintStore, MessageLog, Ports, Settings};
+use shikayat_core::pseudonym::KeyedHash;
 use shikayat_core::ComplaintId;
 use shikayat_graph_sim::{GraphSim, SimConfig};
 use shikayat_webhook::WebhookConfig;
 
 use crate::harness::{repo_root, repo_templates_approved, CITIZEN, WATER_OFFICER};
 
-const APP_SECRET: &str = "events-app-secret";
+const APP_SECRET: &str = "events-app-secret-0123456789abcdef";
 const VERIFY_TOKEN: &str = "events-verify-token";
+/// The id key events/generate.py made the samples' keys and groups with.
+const ID_KEY: &str = "events-id-key-0123456789abcdef0123456789";
+
+fn keyed_hash() -> KeyedHash {
+    KeyedHash::new(ID_KEY, "id_key", "").expect("id key")
+}
 const COMPLAINT: &str = "AMT-2026-000001";
 
 fn event_text(rel: &str) -> String {
@@ -120,6 +127,7 @@ impl World {
             queue: queue.clone(),
             whatsapp: Arc::new(whatsapp),
             clock: clock.clone(),
+            ids: keyed_hash(),
         };
         World {
             ports,
@@ -135,6 +143,8 @@ impl World {
         WebhookConfig {
             app_secret: APP_SECRET.into(),
             verify_token: VERIFY_TOKEN.into(),
+            phone_number_id: self.sim.config().phone_number_id.clone(),
+            ids: keyed_hash(),
         }
     }
 
@@ -194,8 +204,33 @@ async fn webhook_signed_posts_plain_and_base64_enqueue_their_events() {
             panic!("{file}: not an inbound command");
         };
         assert_eq!(event.party(), CITIZEN, "{file}");
-        assert_eq!(env.key, "wamid.HBgMOTE5ODEyMzQ1Njc4FQIAEhggTEXT", "{file}");
+        // Keyed by the wamid's keyed-hash id, grouped by the sender's: the queue holds no number.
+        let ids = keyed_hash();
+        assert_eq!(
+            env.key,
+            ids.wamid("wamid.HBgMOTE5ODEyMzQ1Njc4FQIAEhggTEXT"),
+            "{file}"
+        );
+        assert_eq!(
+            got[0].group.as_deref(),
+            Some(ids.party(CITIZEN).as_str()),
+            "{file}"
+        );
     }
+}
+
+/// A signed post for another business number on the same Meta app: 200, and nothing enqueued.
+#[tokio::test]
+async fn webhook_ignores_events_for_another_phone_number_id() {
+    let w = World::new().await;
+    let r = shikayat_webhook::lambda::handle(
+        &w.webhook(),
+        w.queue.as_ref(),
+        http("webhook/post-other-number.json"),
+    )
+    .await;
+    assert_eq!((r.status_code, body_text(&r).as_str()), (200, "ok"));
+    assert_eq!(w.depth(QueueName::Inbound).await, 0, "nothing enqueued");
 }
 
 #[tokio::test]
@@ -302,17 +337,19 @@ async fn standard_batch_reports_only_the_bad_record() {
     let mut event = sqs("sqs/relay-tell.json");
     let mut bad = sqs("sqs/inbound-poisoned.json").records.remove(1);
     bad.message_id = Some("bad-record".into());
+    let (rpt1, rpt2) = (keyed_hash().wamid("wamid.RPT1"), keyed_hash().wamid("wamid.RPT2"));
     let mut second = event.records[0].clone();
     second.message_id = Some("second-tell".into());
-    second.body = second
-        .body
-        .map(|b| b.replace("tell:wamid.RPT1", "tell:wamid.RPT2"));
+    second.body = second.body.map(|b| b.replace(&rpt1, &rpt2));
     event.records.push(bad);
     event.records.push(second);
     let r = shikayat_officer_relay::lambda::handle_batch(&w.ports, event).await;
     assert_eq!(failures(&r), vec!["bad-record".to_string()]);
-    for key in ["tell:wamid.RPT1", "tell:wamid.RPT2"] {
-        let key = format!("{key}:{WATER_OFFICER}:report_received");
+    for wamid in [rpt1, rpt2] {
+        let key = format!(
+            "tell:{wamid}:{}:report_received",
+            keyed_hash().party(WATER_OFFICER)
+        );
         assert!(w.store.is_done(&key).await.expect("is_done"), "{key} ran");
     }
 }
@@ -321,11 +358,15 @@ async fn standard_batch_reports_only_the_bad_record() {
 async fn a_panicking_handler_fails_only_its_record() {
     let event = sqs("sqs/inbound-batch.json");
     let all = ids(&event);
-    let boom = |env: Envelope| async move {
-        if env.key == "wamid.EVT2" {
-            panic!("boom on 919812345678");
+    let evt2 = keyed_hash().wamid("wamid.EVT2");
+    let boom = |env: Envelope| {
+        let evt2 = evt2.clone();
+        async move {
+            if env.key == evt2 {
+                panic!("boom on 919812345678");
+            }
+            Ok::<(), String>(())
         }
-        Ok::<(), String>(())
     };
     let r = sqs_batch(event.clone(), false, boom).await;
     assert_eq!(

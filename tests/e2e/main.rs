@@ -10,6 +10,7 @@ mod harness;
 mod inbound_types;
 mod lambda_events;
 mod lifecycle;
+mod logscan;
 mod meta_rules;
 mod outbox;
 mod robustness;

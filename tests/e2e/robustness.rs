@@ -61,7 +61,7 @@ async fn a_bad_signature_is_refused_and_nothing_is_stored() {
             desk.base()
         )
     };
-    let ok = reqwest::get(url("e2e-verify-token")).await.expect("get");
+    let ok = reqwest::get(url(E2E_VERIFY_TOKEN)).await.expect("get");
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.text().await.expect("body"), "1158201444");
     assert_eq!(reqwest::get(url("wrong")).await.expect("get").status(), 403);
@@ -154,4 +154,33 @@ async fn a_failed_send_is_retried_and_an_unreachable_officer_is_reported() {
         m.text().contains(&id) && m.text().contains("131026")
     })
     .await;
+}
+
+/// Only the district's number (issue 9, item 7): a correctly signed post for another business
+/// number on the same Meta app is acknowledged, logged as ignored, and otherwise changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_for_another_phone_number_id_are_acknowledged_and_ignored() {
+    let desk = Desk::start().await;
+    let other = "100000000000999";
+    assert_ne!(other, desk.sim.config().phone_number_id);
+    let body = json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":other},
+        "contacts":[{"profile":{"name":"x"},"wa_id":CITIZEN}],
+        "messages":[{"from":CITIZEN,"id":"wamid.OTHER-NUMBER-1","timestamp":"1790000000","type":"text","text":{"body":"बिजली नहीं है"}}],
+        "statuses":[{"id":"wamid.OTHER-NUMBER-OUT","status":"failed","timestamp":"1790000001","recipient_id":CITIZEN,
+            "errors":[{"code":131047,"title":"Re-engagement message"}]}]}}]}]})
+    .to_string()
+    .into_bytes();
+    let sig = desk.sim.sign(&body);
+    assert_eq!(desk.sim.post_raw(body, Some(sig)).await.expect("post"), 200);
+    tokio::time::sleep(Duration::from_secs(desk.settle_seconds + 2)).await;
+    assert!(desk.sim.sent().is_empty(), "no reply to another number's traffic");
+    assert!(
+        desk.log_text().contains("events for another business number"),
+        "logged as ignored"
+    );
+    // Nothing was registered for the citizen either.
+    desk.sim.send_text(CITIZEN, "status").await.expect("status");
+    desk.wait_text(CITIZEN, "No complaint is registered from this number")
+        .await;
 }

@@ -675,14 +675,15 @@ async fn done_keys_dedupe(a: &Adapters) {
 async fn send_slots_follow_the_pair_rate_across_writers(a: &Adapters) {
     use shikayat_core::pacing::PairRate;
     let phone = Phone::new("919800000077");
+    // The pacing record is keyed by the person's keyed-hash id, as the desk passes it.
+    let who = "p0123456789abcdef01234567";
     let rate = PairRate::new(std::time::Duration::from_secs(6), 2);
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let s = a.conversations.clone();
-        let phone = phone.clone();
-        tasks.push(tokio::spawn(async move {
-            s.take_send_slot(&phone, at(0), rate).await
-        }));
+        tasks.push(tokio::spawn(
+            async move { s.take_send_slot(who, at(0), rate).await },
+        ));
     }
     let mut granted = 0;
     let mut waits = Vec::new();
@@ -699,7 +700,7 @@ async fn send_slots_follow_the_pair_rate_across_writers(a: &Adapters) {
     );
     assert!(a
         .conversations
-        .take_send_slot(&phone, at(6), rate)
+        .take_send_slot(who, at(6), rate)
         .await
         .expect("port")
         .is_ok());

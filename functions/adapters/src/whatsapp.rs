@@ -211,12 +211,11 @@ impl WhatsApp for CloudApi {
                 .map(str::to_string)
                 .ok_or_else(|| permanent("the send response carried no message id".into()))
         });
+        // Neither the recipient nor the wamid (which holds the recipient's number): the command's
+        // span says what was being sent, and the desk logs the recipient's keyed-hash id.
         match &result {
-            Ok(wamid) => {
-                tracing::debug!(to = %to.masked(), kind = msg.kind(), wamid, "whatsapp message accepted")
-            }
+            Ok(_) => tracing::debug!(kind = msg.kind(), "whatsapp message accepted"),
             Err(e) => tracing::warn!(
-                to = %to.masked(),
                 kind = msg.kind(),
                 code = ?e.code(),
                 retryable = matches!(e, SendError::Retryable { .. }),

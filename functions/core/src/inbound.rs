@@ -195,8 +195,27 @@ fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
 /// Splits a webhook body into events. Anything that is not a WhatsApp messages notification
 /// yields no events (and is acknowledged); malformed JSON is an error.
 pub fn parse_notification(body: &[u8]) -> Result<Vec<InboundEvent>, CoreError> {
+    Ok(parse(body, None)?.events)
+}
+
+/// A notification's events for one business number.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ForNumber {
+    pub events: Vec<InboundEvent>,
+    /// Messages and statuses addressed to another business number (`metadata.phone_number_id`),
+    /// left out: the same Meta app may serve other numbers (a test number, another district).
+    pub ignored: usize,
+}
+
+/// `parse_notification`, keeping only the changes whose `metadata.phone_number_id` is ours (a
+/// change without one is not ours either).
+pub fn parse_notification_for(body: &[u8], phone_number_id: &str) -> Result<ForNumber, CoreError> {
+    parse(body, Some(phone_number_id))
+}
+
+fn parse(body: &[u8], ours: Option<&str>) -> Result<ForNumber, CoreError> {
     let root: Value = serde_json::from_slice(body).map_err(|e| CoreError::Malformed(e.to_string()))?;
-    let mut out = Vec::new();
+    let mut out = ForNumber::default();
     if root.get("object").and_then(Value::as_str) != Some("whatsapp_business_account") {
         return Ok(out);
     }
@@ -208,15 +227,22 @@ pub fn parse_notification(body: &[u8]) -> Result<Vec<InboundEvent>, CoreError> {
             let Some(value) = change.get("value") else {
                 continue;
             };
+            if let Some(ours) = ours {
+                let to = value.get("metadata").and_then(|m| s(m, "phone_number_id"));
+                if to.as_deref() != Some(ours) {
+                    out.ignored += arr(value, "messages").len() + arr(value, "statuses").len();
+                    continue;
+                }
+            }
             let contacts = arr(value, "contacts");
             for m in arr(value, "messages") {
                 if let Some(msg) = parse_message(m, contacts) {
-                    out.push(InboundEvent::Message(msg));
+                    out.events.push(InboundEvent::Message(msg));
                 }
             }
             for st in arr(value, "statuses") {
                 if let Some(update) = parse_status(st) {
-                    out.push(InboundEvent::Status(update));
+                    out.events.push(InboundEvent::Status(update));
                 }
             }
         }
@@ -675,6 +701,31 @@ mod tests {
         assert_eq!(
             parse_notification(bsuid.as_bytes()).expect("parse")[0].party(),
             "IN.99887766554433221100"
+        );
+    }
+
+    #[test]
+    fn only_the_configured_business_number_is_handled() {
+        let change = |id: serde_json::Value, from: &str| {
+            json!({"field":"messages","value":{"messaging_product":"whatsapp",
+                "metadata":{"display_phone_number":"916391363636","phone_number_id":id},
+                "messages":[{"from":from,"id":format!("wamid.{from}"),"timestamp":"1","type":"text","text":{"body":"x"}}],
+                "statuses":[{"id":"wamid.o","status":"read","timestamp":"1","recipient_id":from}]}})
+        };
+        let body = json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[
+            change(json!("100000000000001"), "1"), change(json!("999"), "2"), change(json!(100000000000001u64), "3")]}]});
+        let got = parse_notification_for(body.to_string().as_bytes(), "100000000000001").expect("json");
+        assert_eq!(got.events.len(), 4, "{got:?}");
+        assert_eq!(got.ignored, 2);
+        let none = json!({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{
+            "messages":[{"from":"1","id":"wamid.n","timestamp":"1","type":"text","text":{"body":"x"}}]}}]}]});
+        let got = parse_notification_for(none.to_string().as_bytes(), "100000000000001").expect("json");
+        assert_eq!((got.events.len(), got.ignored), (0, 1));
+        assert_eq!(
+            parse_notification(none.to_string().as_bytes())
+                .expect("json")
+                .len(),
+            1
         );
     }
 }

@@ -17,8 +17,10 @@ pub mod media;
 pub mod outbound;
 pub mod pacing;
 pub mod ports;
+pub mod pseudonym;
 pub mod routing;
 pub mod rules;
+pub mod secret;
 pub mod signature;
 pub mod templates;
 

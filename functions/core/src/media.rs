@@ -24,9 +24,10 @@ pub fn sha256_matches(bytes: &[u8], claimed: &str) -> bool {
     decoded.is_some_and(|d| d.as_slice() == digest.as_slice())
 }
 
-/// `media/<complaint>/<inbound|report>/<wamid>.<ext>`; the wamid is made path-safe.
-pub fn media_key(id: &ComplaintId, folder: &str, wamid: &str, mime_type: &str, kind: MediaKind) -> String {
-    let safe: String = wamid
+/// `media/<complaint>/<inbound|report>/<message>.<ext>`, `message` made path-safe. Callers pass
+/// the message's keyed-hash id (`Ports::ids`), never the wamid: a wamid holds the sender's number.
+pub fn media_key(id: &ComplaintId, folder: &str, message: &str, mime_type: &str, kind: MediaKind) -> String {
+    let safe: String = message
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {

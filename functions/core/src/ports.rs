@@ -127,12 +127,13 @@ pub trait Conversations: Send + Sync {
     async fn get(&self, phone: &Phone) -> PortResult<Conversation>;
     /// Conditional on `c.version` (0 = must not exist); bumps it.
     async fn put(&self, c: &mut Conversation) -> PortResult<()>;
-    /// Takes one send slot to `phone` under the pair rate (`pacing::take`), atomically across
+    /// Takes one send slot to a person under the pair rate (`pacing::take`), atomically across
     /// processes, on a record of its own (so it never races the conversation's version). Err:
-    /// how long until a slot is free.
+    /// how long until a slot is free. `who` is the person's keyed-hash id (`Ports::ids`), not
+    /// the number: the pacing record needs a stable id, not the number itself.
     async fn take_send_slot(
         &self,
-        phone: &Phone,
+        who: &str,
         now: DateTime<Utc>,
         rate: crate::pacing::PairRate,
     ) -> PortResult<Result<(), chrono::Duration>>;
@@ -262,4 +263,7 @@ pub struct Ports {
     pub queue: Arc<dyn Queue>,
     pub whatsapp: Arc<dyn WhatsApp>,
     pub clock: Arc<dyn Clock>,
+    /// Stable ids for people and messages in keys, marks, object names and logs: never the
+    /// number or the wamid itself (a wamid holds the number).
+    pub ids: crate::pseudonym::KeyedHash,
 }

@@ -5,6 +5,7 @@
 use shikayat_core::catalogue::{render, Notice};
 use shikayat_core::complaint::Actor;
 use shikayat_core::config::Role;
+use shikayat_core::ids::mask_numbers;
 use shikayat_core::inbound::DeliveryStatus;
 use shikayat_core::lifecycle::Event;
 use shikayat_core::outbound::{MediaSource, OutboundMessage, Rendered};
@@ -103,7 +104,7 @@ pub async fn deliver(p: &Ports, d: Delivery<'_>) -> DeskResult<Delivered> {
         // with the wait as its delay; the parts already sent are not sent again.
         if let Err(wait) = p
             .conversations
-            .take_send_slot(d.to, p.clock.now(), p.settings.pair_rate())
+            .take_send_slot(&p.ids.phone(d.to), p.clock.now(), p.settings.pair_rate())
             .await?
         {
             return Err(DeskError::Later(wait));
@@ -220,7 +221,7 @@ async fn upload(p: &Ports, key: &str, mime_type: &str, filename: Option<&str>) -
 /// Records a permanent failure on the complaint and tells the control room — unless the
 /// failed recipient is the control room itself (no loop).
 async fn fail(p: &Ports, d: &Delivery<'_>, code: Option<i64>, detail: String) -> DeskResult<Delivered> {
-    tracing::warn!(to = %d.to, code, %detail, kind = d.kind, "delivery failed for good");
+    tracing::warn!(to = %p.ids.phone(d.to), code, detail = %mask_numbers(&detail), kind = d.kind, "delivery failed for good");
     record_failure(p, d.key, d.to, d.complaint, code, &detail).await?;
     Ok(Delivered::Failed { code, detail })
 }
@@ -234,7 +235,7 @@ pub async fn record_failure(
     detail: &str,
 ) -> DeskResult<()> {
     let Some(id) = complaint else { return Ok(()) };
-    let marker = format!("failed:{key}:{}", to.as_str());
+    let marker = format!("failed:{key}:{}", p.ids.phone(to));
     if p.messages.is_done(&marker).await? {
         return Ok(());
     }

@@ -81,7 +81,7 @@ pub async fn send_due(p: &Ports, now: DateTime<Utc>) -> Result<usize, EscalatorE
     let mut cache: HashMap<String, Registers> = HashMap::new();
     let mut sent = 0;
     for (who, depts) in recipients(p).await? {
-        let mark = format!("digest-sent:{date}:{}", who.as_str());
+        let mark = format!("digest-sent:{date}:{}", p.ids.phone(&who));
         if p.messages.is_done(&mark).await? {
             continue;
         }
@@ -117,11 +117,14 @@ pub async fn send_due(p: &Ports, now: DateTime<Utc>) -> Result<usize, EscalatorE
             notice,
         };
         p.queue
-            .send(&Outbound::relay(format!("digest:{date}:{}", who.as_str()), cmd))
+            .send(&Outbound::relay(
+                format!("digest:{date}:{}", p.ids.phone(&who)),
+                cmd,
+            ))
             .await?;
         p.messages.mark_done(&mark).await?;
         sent += 1;
-        tracing::info!(to = %who.masked(), %date, departments = depts.len(), "daily digest sent");
+        tracing::info!(to = %p.ids.phone(&who), %date, departments = depts.len(), "daily digest sent");
     }
     Ok(sent)
 }

@@ -50,7 +50,7 @@ pub struct SimConfig {
 impl Default for SimConfig {
     fn default() -> Self {
         Self {
-            app_secret: "sandbox-app-secret".into(),
+            app_secret: "sandbox-app-secret-not-for-real-use".into(),
             access_token: "sandbox-access-token".into(),
             phone_number_id: "100000000000001".into(),
             display_phone_number: "916391363636".into(),

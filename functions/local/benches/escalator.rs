@@ -85,6 +85,12 @@ fn main() {
         queue,
         whatsapp,
         clock: Arc::new(SystemClock),
+        ids: shikayat_core::pseudonym::KeyedHash::new(
+            "bench-id-key-0123456789abcdef0123456789",
+            "id_key",
+            "",
+        )
+        .expect("id key"),
     };
 
     rt.block_on(async {

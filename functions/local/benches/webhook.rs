@@ -15,7 +15,7 @@ use shikayat_core::inbound::parse_notification;
 use shikayat_core::signature;
 use shikayat_webhook::{receive, WebhookConfig};
 
-const APP_SECRET: &str = "sandbox-app-secret";
+const APP_SECRET: &str = "sandbox-app-secret-not-for-real-use";
 
 /// A signed notification, as Meta would POST it.
 struct Signed {
@@ -192,6 +192,13 @@ fn main() {
     let cfg = Arc::new(WebhookConfig {
         app_secret: APP_SECRET.into(),
         verify_token: "sandbox-verify-token".into(),
+        phone_number_id: "100000000000001".into(),
+        ids: shikayat_core::pseudonym::KeyedHash::new(
+            "bench-id-key-0123456789abcdef0123456789",
+            "id_key",
+            "",
+        )
+        .expect("id key"),
     });
 
     type Make = fn(&mut u64) -> Vec<u8>;

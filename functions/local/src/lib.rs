@@ -5,6 +5,7 @@
 mod backend;
 mod consumers;
 mod http;
+mod idkey;
 mod settings;
 
 use std::sync::Arc;
@@ -20,6 +21,10 @@ use tokio::sync::watch;
 pub use settings::{BackendKind, LocalSettings, WhatsAppSettings};
 
 pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
+    s.whatsapp
+        .check()
+        .context("refusing to start on a placeholder or short secret")?;
+    let ids = idkey::load(s.id_key.as_deref(), &s.data_dir)?;
     let text = std::fs::read_to_string(&s.district_config)
         .with_context(|| format!("reading district config {}", s.district_config.display()))?;
     let config = Arc::new(
@@ -87,10 +92,13 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
         queue: backend.queue.clone(),
         whatsapp,
         clock: Arc::new(SystemClock),
+        ids: ids.clone(),
     };
     let webhook = WebhookConfig {
         app_secret: s.whatsapp.app_secret.clone(),
         verify_token: s.whatsapp.verify_token.clone(),
+        phone_number_id: s.whatsapp.phone_number_id.clone(),
+        ids,
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -20,6 +20,8 @@ pub struct LocalSettings {
     pub pair_interval: Duration,
     /// Messages to one person that may go back to back (`SHIKAYAT_PAIR_BURST`, default 5).
     pub pair_burst: u32,
+    /// `SHIKAYAT_ID_KEY`; None: generated once in the data directory (`idkey`).
+    pub id_key: Option<String>,
     pub whatsapp: WhatsAppSettings,
 }
 
@@ -94,14 +96,107 @@ impl LocalSettings {
             escalator_interval: Duration::from_secs(number("SHIKAYAT_ESCALATOR_INTERVAL_SECONDS", 300)?),
             pair_interval: Duration::from_millis(number("SHIKAYAT_PAIR_INTERVAL_MS", 6000)?),
             pair_burst: number("SHIKAYAT_PAIR_BURST", 5)?,
+            id_key: var("SHIKAYAT_ID_KEY"),
             whatsapp: WhatsAppSettings {
                 version: var("WHATSAPP_API_VERSION").unwrap_or_else(|| "v25.0".into()),
                 phone_number_id: secret("WHATSAPP_PHONE_NUMBER_ID", "100000000000001")?,
                 access_token: secret("WHATSAPP_ACCESS_TOKEN", "sandbox-access-token")?,
-                app_secret: secret("WHATSAPP_APP_SECRET", "sandbox-app-secret")?,
+                // The sandbox's own secrets pass the rule every secret must pass (`check`).
+                app_secret: secret("WHATSAPP_APP_SECRET", "sandbox-app-secret-not-for-real-use")?,
                 verify_token: secret("WHATSAPP_VERIFY_TOKEN", "sandbox-verify-token")?,
                 base_url,
             },
         })
+    }
+}
+
+impl WhatsAppSettings {
+    /// Refuses a placeholder or short secret (`shikayat_core::secret`), naming the variable and
+    /// never its value: a known app secret lets anyone post as any citizen or officer.
+    pub fn check(&self) -> Result<(), shikayat_core::secret::SecretError> {
+        use shikayat_core::secret::{check, APP_SECRET_MIN, VERIFY_TOKEN_MIN};
+        check(
+            "WHATSAPP_APP_SECRET",
+            &self.app_secret,
+            APP_SECRET_MIN,
+            "set it to the Meta app's secret (App settings > Basic), 32 or more characters",
+        )?;
+        check(
+            "WHATSAPP_VERIFY_TOKEN",
+            &self.verify_token,
+            VERIFY_TOKEN_MIN,
+            "set it to a random value of 16 or more characters, and the same in Meta's webhook settings",
+        )?;
+        check(
+            "WHATSAPP_ACCESS_TOKEN",
+            &self.access_token,
+            1,
+            "set it to a system user's access token for the WhatsApp Business account",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sandbox() -> WhatsAppSettings {
+        WhatsAppSettings {
+            base_url: None,
+            version: "v25.0".into(),
+            phone_number_id: "100000000000001".into(),
+            access_token: "sandbox-access-token".into(),
+            app_secret: "sandbox-app-secret-not-for-real-use".into(),
+            verify_token: "sandbox-verify-token".into(),
+        }
+    }
+
+    #[test]
+    fn the_sandbox_defaults_pass_and_placeholders_do_not() {
+        assert_eq!(sandbox().check(), Ok(()));
+        let sim = shikayat_graph_sim::SimConfig::default();
+        let with_sim = WhatsAppSettings {
+            app_secret: sim.app_secret,
+            access_token: sim.access_token,
+            ..sandbox()
+        };
+        assert_eq!(with_sim.check(), Ok(()), "the simulator's defaults too");
+        for (w, name) in [
+            (
+                WhatsAppSettings {
+                    app_secret: "set-me".into(),
+                    ..sandbox()
+                },
+                "WHATSAPP_APP_SECRET",
+            ),
+            (
+                WhatsAppSettings {
+                    app_secret: "a".repeat(31),
+                    ..sandbox()
+                },
+                "WHATSAPP_APP_SECRET",
+            ),
+            (
+                WhatsAppSettings {
+                    verify_token: "e2e-verify-tok".into(),
+                    ..sandbox()
+                },
+                "WHATSAPP_VERIFY_TOKEN",
+            ),
+            (
+                WhatsAppSettings {
+                    access_token: "set-me".into(),
+                    ..sandbox()
+                },
+                "WHATSAPP_ACCESS_TOKEN",
+            ),
+        ] {
+            let e = w.check().expect_err("refused").to_string();
+            assert!(e.contains(name) && e.contains("set it to"), "{e}");
+            assert!(
+                !e.contains("set-me") && !e.contains("aaaa") && !e.contains("e2e-verify"),
+                "{e}"
+            );
+        }
     }
 }

@@ -181,7 +181,7 @@ async fn register(ctx: &mut Ctx<'_>, messages: &[InboundMessage]) -> Result<(), 
         event: "registered".into(),
         from: Status::Registered,
         to: Status::Registered,
-        detail: format!("via WhatsApp {}", ctx.m.wamid),
+        detail: format!("via WhatsApp {}", ctx.p.ids.wamid(&ctx.m.wamid)),
     }];
     for m in messages {
         match detail(p, &id, "inbound", m).await {
@@ -328,7 +328,7 @@ async fn view_report(ctx: &mut Ctx<'_>, id: &ComplaintId) -> Result<(), RouterEr
         // Already shown in full (a second tap): where it stands, not the report again.
         return status(ctx, Some(id.clone())).await;
     }
-    let key = format!("view:{}", ctx.m.wamid);
+    let key = format!("view:{}", ctx.p.ids.wamid(&ctx.m.wamid));
     let out = Outbound::notify(key, Command::DeliverReport { id: id.clone() });
     ctx.p.queue.send(&out).await?;
     Ok(())

@@ -43,7 +43,7 @@ pub(crate) async fn detail(
                     // A truncated or corrupted download: let the queue try again.
                     return Err(RouterError::Send(SendError::Retryable {
                         code: None,
-                        detail: format!("sha256 mismatch on media of {}", m.wamid),
+                        detail: format!("sha256 mismatch on media of {}", p.ids.wamid(&m.wamid)),
                     }));
                 }
             }
@@ -52,7 +52,8 @@ pub(crate) async fn detail(
             } else {
                 r.mime_type.clone()
             };
-            let key = media_key(id, folder, &m.wamid, &mime, r.kind);
+            // Named by the message's keyed-hash id: an object name never carries a wamid.
+            let key = media_key(id, folder, &p.ids.wamid(&m.wamid), &mime, r.kind);
             let sha = sha256_hex(&dl.bytes);
             p.media.put(&key, &dl.bytes, &mime, &sha).await?;
             Detail::Media(MediaItem {

@@ -53,9 +53,9 @@ pub async fn handle(p: &Ports, event: &InboundEvent) -> Result<(), RouterError> 
     match event {
         InboundEvent::Status(s) => status(p, s).await,
         InboundEvent::Message(m) => {
-            let key = format!("in:{}", m.wamid);
+            let key = format!("in:{}", p.ids.wamid(&m.wamid));
             if p.messages.is_done(&key).await? {
-                tracing::info!(wamid = %m.wamid, "duplicate delivery ignored");
+                tracing::info!(message = %p.ids.wamid(&m.wamid), "duplicate delivery ignored");
                 return Ok(());
             }
             match message(p, m).await {
@@ -72,7 +72,7 @@ pub async fn handle(p: &Ports, event: &InboundEvent) -> Result<(), RouterError> 
                         },
                         _ => Notice::NotAllowed,
                     };
-                    let out = reply_command(&m.wamid, &who, None, notice, official);
+                    let out = reply_command(p, &m.wamid, &who, None, notice, official);
                     p.queue.send(&out).await?;
                 }
                 Err(e) => return Err(e),
@@ -93,8 +93,10 @@ fn refused_number(p: &Ports, m: &InboundMessage) -> Option<ComplaintId> {
     }
 }
 
-/// A reply that changes no state: keyed by the inbound message, so a redelivery sends it once.
+/// A reply that changes no state: keyed by the inbound message, so a redelivery sends it once
+/// (by the keyed-hash ids of the message and the person: a key never carries a number).
 fn reply_command(
+    p: &Ports,
     wamid: &str,
     to: &Phone,
     complaint: Option<&ComplaintId>,
@@ -102,8 +104,9 @@ fn reply_command(
     official: bool,
 ) -> Outbound {
     let key = format!(
-        "tell:{wamid}:{}:{}",
-        to.as_str(),
+        "tell:{}:{}:{}",
+        p.ids.wamid(wamid),
+        p.ids.phone(to),
         shikayat_desk::notice_kind(&notice)
     );
     let cmd = Command::Tell {
@@ -127,7 +130,7 @@ async fn message(p: &Ports, m: &InboundMessage) -> Result<(), RouterError> {
     }
     let role = p.directory.person(&who).await?.map(|x| x.role);
     // Instrumented, not entered: a span held across an await lends its context to other tasks.
-    let span = tracing::info_span!("message", from = %who.masked(), role = role.map(|r| r.as_str()).unwrap_or("citizen"));
+    let span = tracing::info_span!("message", from = %p.ids.phone(&who), role = role.map(|r| r.as_str()).unwrap_or("citizen"));
     handle_message(p, m, who, role).instrument(span).await
 }
 
@@ -190,7 +193,7 @@ impl Ctx<'_> {
         complaint: Option<&ComplaintId>,
         official: bool,
     ) -> Result<(), RouterError> {
-        let out = reply_command(&self.m.wamid, &self.who, complaint, notice, official);
+        let out = reply_command(self.p, &self.m.wamid, &self.who, complaint, notice, official);
         self.p.queue.send(&out).await?;
         Ok(())
     }
@@ -219,7 +222,7 @@ async fn status(p: &Ports, s: &StatusUpdate) -> Result<(), RouterError> {
         let detail = s.error_detail.clone().unwrap_or_else(|| "failed".into());
         shikayat_desk::record_failure(
             p,
-            &format!("status:{}", s.wamid),
+            &format!("status:{}", p.ids.wamid(&s.wamid)),
             &rec.to,
             rec.complaint.as_ref(),
             s.error_code,

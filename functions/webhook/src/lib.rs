@@ -5,14 +5,20 @@
 pub mod lambda;
 
 use shikayat_core::command::{Command, Envelope, Outbound, QueueName};
-use shikayat_core::inbound::parse_notification;
+use shikayat_core::inbound::{parse_notification_for, InboundEvent};
 use shikayat_core::ports::Queue;
+use shikayat_core::pseudonym::KeyedHash;
 use shikayat_core::signature;
 
 #[derive(Clone)]
 pub struct WebhookConfig {
     pub app_secret: String,
     pub verify_token: String,
+    /// The district's business number (`WHATSAPP_PHONE_NUMBER_ID`): events for any other number
+    /// on the same Meta app are acknowledged and dropped.
+    pub phone_number_id: String,
+    /// Command keys and FIFO groups are keyed-hash ids, never a wamid or a number.
+    pub ids: KeyedHash,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,16 +60,22 @@ pub async fn receive(
         tracing::warn!(bytes = body.len(), "webhook signature refused");
         return Reply::new(401, "invalid signature");
     }
-    let events = match parse_notification(body) {
-        Ok(e) => e,
+    let parsed = match parse_notification_for(body, &cfg.phone_number_id) {
+        Ok(p) => p,
         Err(e) => {
             tracing::warn!(error = %e, "signed webhook body is not JSON");
             return Reply::new(400, "malformed body");
         }
     };
-    for event in events {
-        let key = event.dedupe_key();
-        let group = event.party();
+    if parsed.ignored > 0 {
+        // Answered 200 all the same: Meta would redeliver anything else for days.
+        tracing::info!(
+            ignored = parsed.ignored,
+            "events for another business number (metadata.phone_number_id) ignored"
+        );
+    }
+    for event in parsed.events {
+        let (key, group) = keys(&cfg.ids, &event);
         let out = Outbound {
             queue: QueueName::Inbound,
             envelope: Envelope::new(key, Command::Inbound { event }),
@@ -78,4 +90,16 @@ pub async fn receive(
         }
     }
     Reply::new(200, "ok")
+}
+
+/// The event's dedupe key and FIFO group: the keyed-hash ids of its wamid and of the person, so
+/// the queue (its deduplication ids, its group ids, the consumers' logs) never holds a number.
+fn keys(ids: &KeyedHash, event: &InboundEvent) -> (String, String) {
+    match event {
+        InboundEvent::Message(m) => (ids.wamid(&m.wamid), ids.party(&m.sender.key())),
+        InboundEvent::Status(s) => (
+            format!("{}#{}", ids.wamid(&s.wamid), s.status.as_str()),
+            ids.party(&s.recipient),
+        ),
+    }
 }

@@ -1,5 +1,6 @@
 //! The webhook Lambda (Function URL or HTTP API, payload format 2.0). Secrets and the inbound
-//! queue are set up once per container; each invocation is `lambda::handle_value`.
+//! queue are set up once per container; each invocation is `lambda::handle_value`. A placeholder
+//! or short secret is an init error: the container never takes traffic on it.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use shikayat_adapters::lambda::{init_tracing, webhook_from_env};
@@ -9,9 +10,12 @@ use shikayat_webhook::WebhookConfig;
 async fn main() -> Result<(), Error> {
     init_tracing();
     let parts = webhook_from_env().await?;
+    let s = parts.secrets;
     let cfg = WebhookConfig {
-        app_secret: parts.app_secret,
-        verify_token: parts.verify_token,
+        app_secret: s.app_secret,
+        verify_token: s.verify_token,
+        phone_number_id: s.phone_number_id,
+        ids: s.ids,
     };
     let (cfg, queue) = (&cfg, parts.queue.as_ref());
     lambda_runtime::run(service_fn(move |e: LambdaEvent<serde_json::Value>| async move {

@@ -60,9 +60,9 @@ impl Conversations for SqliteStore {
                 }
                 .map_err(db_err)?;
                 if changed == 0 {
+                    // No number, not even masked: the caller's span names the person by id.
                     return Err(PortError::Conflict(format!(
-                        "conversation with {} moved past version {expected}",
-                        shikayat_core::ids::mask(&phone)
+                        "the conversation moved past version {expected}"
                     )));
                 }
                 Ok(())
@@ -72,13 +72,14 @@ impl Conversations for SqliteStore {
         Ok(())
     }
 
+    /// The `pacing` table's `phone` column holds the person's keyed-hash id, never the number.
     async fn take_send_slot(
         &self,
-        phone: &Phone,
+        who: &str,
         now: chrono::DateTime<chrono::Utc>,
         rate: PairRate,
     ) -> PortResult<Result<(), chrono::Duration>> {
-        let key = phone.as_str().to_string();
+        let key = who.to_string();
         self.db
             .call(move |conn| {
                 // Read and write in one immediate transaction: two consumers never share a slot.

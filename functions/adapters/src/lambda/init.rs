@@ -7,6 +7,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use shikayat_core::config::DistrictConfig;
 use shikayat_core::ports::{Ports, Settings, SystemClock};
+use shikayat_core::pseudonym::KeyedHash;
+use shikayat_core::secret::{self, SecretError, APP_SECRET_MIN, VERIFY_TOKEN_MIN};
 use thiserror::Error;
 
 use crate::aws::{ports_parts, AwsClients, AwsNames, DynamoStore, SqsQueue};
@@ -24,6 +26,9 @@ pub enum LambdaInitError {
     },
     #[error("reading the WhatsApp secret: {0}")]
     Secret(String),
+    /// A placeholder or short secret: the container refuses to start on it.
+    #[error("refusing to start: {0}")]
+    WeakSecret(#[from] SecretError),
     #[error("district configuration: {0}")]
     DistrictConfig(String),
     #[error("AWS: {0}")]
@@ -54,7 +59,8 @@ pub async fn sdk_config_from_env() -> aws_config::SdkConfig {
 
 /// The WhatsApp Cloud API settings (DESIGN §6). Secrets come from the environment, or from one
 /// Secrets Manager secret named by `WHATSAPP_SECRET_ARN` (or `WHATSAPP_SECRET_NAME`) holding
-/// `{"access_token","app_secret","verify_token","phone_number_id"?}`.
+/// `{"access_token","app_secret","verify_token","id_key","phone_number_id"?}`. `id_key` (or
+/// `SHIKAYAT_ID_KEY`) keys the hash that stands in for phone numbers and wamids in keys and logs.
 #[derive(Clone, Default)]
 pub struct WhatsAppEnv {
     pub base_url: String,
@@ -63,7 +69,14 @@ pub struct WhatsAppEnv {
     pub access_token: Option<String>,
     pub app_secret: Option<String>,
     pub verify_token: Option<String>,
+    pub id_key: Option<String>,
 }
+
+/// Where each secret is set, for the error that refuses a placeholder or short value.
+const HOW_APP_SECRET: &str = "put the Meta app's secret (App settings > Basic) in the app_secret field of the WhatsApp secret in Secrets Manager (WHATSAPP_SECRET_ARN), or in WHATSAPP_APP_SECRET";
+const HOW_VERIFY_TOKEN: &str = "put a random value of 16 or more characters in the verify_token field of the WhatsApp secret (WHATSAPP_SECRET_ARN), or in WHATSAPP_VERIFY_TOKEN, and the same in Meta's webhook settings";
+const HOW_ACCESS_TOKEN: &str = "put a system user's access token in the access_token field of the WhatsApp secret (WHATSAPP_SECRET_ARN), or in WHATSAPP_ACCESS_TOKEN";
+const HOW_ID_KEY: &str = "put a random value of 32 or more characters in the id_key field of the WhatsApp secret (the stack generates one), or in SHIKAYAT_ID_KEY; keep it: changing it changes every id derived from it";
 
 impl fmt::Debug for WhatsAppEnv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -75,6 +88,7 @@ impl fmt::Debug for WhatsAppEnv {
             .field("access_token", &set(&self.access_token))
             .field("app_secret", &set(&self.app_secret))
             .field("verify_token", &set(&self.verify_token))
+            .field("id_key", &set(&self.id_key))
             .finish()
     }
 }
@@ -84,6 +98,7 @@ struct SecretJson {
     access_token: Option<String>,
     app_secret: Option<String>,
     verify_token: Option<String>,
+    id_key: Option<String>,
     phone_number_id: Option<String>,
 }
 
@@ -101,6 +116,7 @@ impl WhatsAppEnv {
             access_token: var("WHATSAPP_ACCESS_TOKEN"),
             app_secret: var("WHATSAPP_APP_SECRET"),
             verify_token: var("WHATSAPP_VERIFY_TOKEN"),
+            id_key: var("SHIKAYAT_ID_KEY"),
         };
         if let Some(id) = var("WHATSAPP_SECRET_ARN").or_else(|| var("WHATSAPP_SECRET_NAME")) {
             let loaded;
@@ -130,6 +146,7 @@ impl WhatsAppEnv {
         keep(s.access_token, &mut self.access_token);
         keep(s.app_secret, &mut self.app_secret);
         keep(s.verify_token, &mut self.verify_token);
+        keep(s.id_key, &mut self.id_key);
         if self.phone_number_id.is_none() {
             keep(s.phone_number_id, &mut self.phone_number_id);
         }
@@ -140,12 +157,40 @@ impl WhatsAppEnv {
         v.clone().ok_or(LambdaInitError::Missing(name))
     }
 
-    /// What the webhook needs: the app secret and the verify token.
-    pub fn webhook(&self) -> Result<(String, String), LambdaInitError> {
-        Ok((
-            Self::require(&self.app_secret, "WHATSAPP_APP_SECRET")?,
-            Self::require(&self.verify_token, "WHATSAPP_VERIFY_TOKEN")?,
-        ))
+    /// What the webhook needs: the app secret, the verify token, the business number and the
+    /// keyed hash, each secret checked (`secret::check`): a placeholder or short one is an init
+    /// error, so a stack whose secret still says `set-me` takes no traffic at all.
+    pub fn webhook(&self) -> Result<WebhookSecrets, LambdaInitError> {
+        let app_secret = Self::require(&self.app_secret, "WHATSAPP_APP_SECRET")?;
+        secret::check("app_secret", &app_secret, APP_SECRET_MIN, HOW_APP_SECRET)?;
+        let verify_token = Self::require(&self.verify_token, "WHATSAPP_VERIFY_TOKEN")?;
+        secret::check("verify_token", &verify_token, VERIFY_TOKEN_MIN, HOW_VERIFY_TOKEN)?;
+        Ok(WebhookSecrets {
+            app_secret,
+            verify_token,
+            phone_number_id: Self::require(&self.phone_number_id, "WHATSAPP_PHONE_NUMBER_ID")?,
+            ids: self.keyed_hash()?,
+        })
+    }
+
+    /// The keyed hash from `id_key`; required, and checked like any secret.
+    pub fn keyed_hash(&self) -> Result<KeyedHash, LambdaInitError> {
+        let key = self.id_key.clone().unwrap_or_default();
+        Ok(KeyedHash::new(&key, "id_key", HOW_ID_KEY)?)
+    }
+
+    /// The consumers send, so their access token must not be the template's placeholder; the
+    /// webhook's secrets, when this container has them, must pass the same rule as there.
+    pub fn check_for_consumers(&self) -> Result<(), LambdaInitError> {
+        let token = Self::require(&self.access_token, "WHATSAPP_ACCESS_TOKEN")?;
+        secret::check("access_token", &token, 1, HOW_ACCESS_TOKEN)?;
+        if let Some(v) = &self.app_secret {
+            secret::check("app_secret", v, APP_SECRET_MIN, HOW_APP_SECRET)?;
+        }
+        if let Some(v) = &self.verify_token {
+            secret::check("verify_token", v, VERIFY_TOKEN_MIN, HOW_VERIFY_TOKEN)?;
+        }
+        Ok(())
     }
 
     /// The Cloud API client the consumers send with.
@@ -175,24 +220,38 @@ async fn read_secret(client: &aws_sdk_secretsmanager::Client, id: &str) -> Resul
         .ok_or_else(|| LambdaInitError::Secret("the secret has no string value".into()))
 }
 
-/// What the webhook stands on: its two secrets and the inbound queue. No DynamoDB or S3 work
-/// at init; resolving the queue URLs also opens the TLS connection the first POST will use.
-pub struct WebhookParts {
+/// The webhook's settings from the environment and the secret, checked.
+pub struct WebhookSecrets {
     pub app_secret: String,
     pub verify_token: String,
+    pub phone_number_id: String,
+    pub ids: KeyedHash,
+}
+
+impl fmt::Debug for WebhookSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookSecrets")
+            .field("phone_number_id", &self.phone_number_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the webhook stands on: its secrets and the inbound queue. No DynamoDB or S3 work
+/// at init; resolving the queue URLs also opens the TLS connection the first POST will use.
+pub struct WebhookParts {
+    pub secrets: WebhookSecrets,
     pub queue: Arc<SqsQueue>,
 }
 
 pub async fn webhook_from_env() -> Result<WebhookParts, LambdaInitError> {
     let sdk = sdk_config_from_env().await;
     let clients = AwsClients::from_conf(&sdk);
-    let (app_secret, verify_token) = WhatsAppEnv::from_env(Some(&clients.secrets)).await?.webhook()?;
+    let secrets = WhatsAppEnv::from_env(Some(&clients.secrets)).await?.webhook()?;
     let queue = SqsQueue::new(&clients, &AwsNames::from_env())
         .await
         .map_err(|e| LambdaInitError::Aws(e.to_string()))?;
     Ok(WebhookParts {
-        app_secret,
-        verify_token,
+        secrets,
         queue: Arc::new(queue),
     })
 }
@@ -208,7 +267,10 @@ pub async fn ports_from_env() -> Result<Ports, LambdaInitError> {
     let parts = ports_parts(&clients, &names)
         .await
         .map_err(|e| LambdaInitError::Aws(e.to_string()))?;
-    let whatsapp = WhatsAppEnv::from_env(Some(&clients.secrets)).await?.cloud_api()?;
+    let env = WhatsAppEnv::from_env(Some(&clients.secrets)).await?;
+    env.check_for_consumers()?;
+    let ids = env.keyed_hash()?;
+    let whatsapp = env.cloud_api()?;
     let config = district_config(&parts.store).await?;
     let settings = Settings {
         settle_seconds: number("SHIKAYAT_SETTLE_SECONDS", 120)?,
@@ -232,6 +294,7 @@ pub async fn ports_from_env() -> Result<Ports, LambdaInitError> {
         queue: parts.queue,
         whatsapp: Arc::new(whatsapp),
         clock: Arc::new(SystemClock),
+        ids,
     })
 }
 
@@ -262,6 +325,10 @@ async fn district_config(store: &DynamoStore) -> Result<DistrictConfig, LambdaIn
 mod tests {
     use super::*;
 
+    const APP: &str = "0123456789abcdef0123456789abcdef";
+    const VERIFY: &str = "verify-0123456789";
+    const KEY: &str = "key-0123456789abcdef0123456789abcdef";
+
     #[test]
     fn secret_values_win_but_not_over_the_phone_number_id() {
         let mut w = WhatsAppEnv {
@@ -269,17 +336,57 @@ mod tests {
             access_token: Some("env-token".into()),
             ..WhatsAppEnv::default()
         };
-        w.apply_secret(
-            r#"{"access_token":"s-token","app_secret":"s-app","verify_token":"s-verify","phone_number_id":"222"}"#,
-        )
+        w.apply_secret(&format!(
+            r#"{{"access_token":"s-token","app_secret":"{APP}","verify_token":"{VERIFY}","id_key":"{KEY}","phone_number_id":"222"}}"#
+        ))
         .expect("valid secret");
         assert_eq!(w.access_token.as_deref(), Some("s-token"));
+        let hook = w.webhook().expect("all set");
         assert_eq!(
-            w.webhook().expect("both set"),
-            ("s-app".into(), "s-verify".into())
+            (hook.app_secret.as_str(), hook.verify_token.as_str()),
+            (APP, VERIFY)
         );
+        assert_eq!(hook.phone_number_id, "111");
         assert_eq!(w.phone_number_id.as_deref(), Some("111"));
         assert!(!format!("{w:?}").contains("s-token"), "Debug hides secrets");
         assert!(w.apply_secret("not json").is_err());
+    }
+
+    /// The secret the stack creates, before an operator has filled it in: every function refuses
+    /// it, naming the field and where to set it, never showing the value.
+    #[test]
+    fn the_templates_placeholders_and_short_secrets_are_refused() {
+        let created = format!(
+            r#"{{"access_token":"set-me","app_secret":"set-me","verify_token":"set-me","id_key":"{KEY}"}}"#
+        );
+        let mut w = WhatsAppEnv {
+            phone_number_id: Some("111".into()),
+            ..WhatsAppEnv::default()
+        };
+        w.apply_secret(&created).expect("json");
+        let e = w.webhook().expect_err("refused").to_string();
+        assert!(
+            e.contains("app_secret") && e.contains("WHATSAPP_APP_SECRET"),
+            "{e}"
+        );
+        assert!(!e.contains("set-me"), "{e}");
+        assert!(w.check_for_consumers().is_err());
+        w.app_secret = Some("too-short-0123456789".into());
+        let e = w.webhook().expect_err("short").to_string();
+        assert!(e.contains("20 characters") && e.contains("32"), "{e}");
+        w.app_secret = Some(APP.into());
+        let e = w.webhook().expect_err("verify token").to_string();
+        assert!(e.contains("verify_token"), "{e}");
+        w.verify_token = Some(VERIFY.into());
+        assert!(w.webhook().is_ok());
+        let e = w.check_for_consumers().expect_err("access token").to_string();
+        assert!(e.contains("access_token"), "{e}");
+        w.access_token = Some("EAAG-real-looking-token".into());
+        assert!(w.check_for_consumers().is_ok());
+        w.id_key = None;
+        let e = w.webhook().expect_err("no id key").to_string();
+        assert!(e.contains("id_key") && e.contains("SHIKAYAT_ID_KEY"), "{e}");
+        w.id_key = Some("set-me".into());
+        assert!(w.keyed_hash().is_err());
     }
 }

@@ -17,7 +17,8 @@ use tracing::Instrument;
 mod init;
 
 pub use init::{
-    ports_from_env, sdk_config_from_env, webhook_from_env, LambdaInitError, WebhookParts, WhatsAppEnv,
+    ports_from_env, sdk_config_from_env, webhook_from_env, LambdaInitError, WebhookParts, WebhookSecrets,
+    WhatsAppEnv,
 };
 
 /// Runs `handle` for each record of an SQS batch and reports the records that failed.
@@ -215,7 +216,9 @@ mod tests {
             serde_json::from_str(include_str!("../../../../events/sqs/inbound-batch.json")).expect("sample");
         let mut r = sample.records.into_iter().next().expect("a record");
         r.message_id = Some(id.to_string());
-        r.body = r.body.map(|b| b.replace("wamid.EVT1", key));
+        let mut env = Envelope::from_json(r.body.as_deref().unwrap_or_default()).expect("an envelope");
+        env.key = key.to_string();
+        r.body = Some(env.to_json());
         r.attributes.remove("MessageGroupId");
         if let Some(g) = group {
             r.attributes.insert("MessageGroupId".into(), g.into());

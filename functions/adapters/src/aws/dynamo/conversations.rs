@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use shikayat_core::conversation::{Conversation, Pending};
-use shikayat_core::ids::{mask, Phone};
+use shikayat_core::ids::Phone;
 use shikayat_core::ports::{Conversations, PortError, PortResult};
 
 use super::{doc, get_n, n, put_opt, s, to_json, ts, DynamoStore, Item};
@@ -88,24 +88,25 @@ impl Conversations for DynamoStore {
                 Ok(())
             }
             Err(e) if code(&e) == Some("ConditionalCheckFailedException") => {
+                // No number, not even masked: the caller's span names the person by keyed-hash id.
                 Err(PortError::Conflict(format!(
-                    "conversation with {} moved past version {expected}",
-                    mask(c.phone.as_str())
+                    "the conversation moved past version {expected}"
                 )))
             }
             Err(e) => Err(port_err("put conversation", e)),
         }
     }
 
-    /// On an item of its own in the conversations table (`pace#<phone>`), so the conversation's
-    /// version never moves for a send; written conditionally on the time it was read.
+    /// On an item of its own in the conversations table (`pace#<id>`, the person's keyed-hash
+    /// id), so the conversation's version never moves for a send; written conditionally on the
+    /// time it was read.
     async fn take_send_slot(
         &self,
-        phone: &Phone,
+        who: &str,
         now: chrono::DateTime<chrono::Utc>,
         rate: shikayat_core::pacing::PairRate,
     ) -> PortResult<Result<(), chrono::Duration>> {
-        let key = format!("pace#{}", phone.as_str());
+        let key = format!("pace#{who}");
         loop {
             let out = self
                 .client
