@@ -109,9 +109,11 @@ pub fn mask(raw: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(chars.len() - 6))
 }
 
-/// Masks every run of eight or more digits (phone numbers inside keys and free text) so the
-/// string can be logged.
+/// Masks every run of eight or more digits (phone numbers inside keys and free text) and cuts
+/// every wamid down to `wamid.…` (a wamid is base64 of a blob holding the number), so an error
+/// from a store or from Meta can be logged.
 pub fn mask_numbers(text: &str) -> String {
+    const WAMID: &str = "wamid.";
     let mut out = String::with_capacity(text.len());
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
@@ -122,7 +124,23 @@ pub fn mask_numbers(text: &str) -> String {
         }
         run.clear();
     };
-    for ch in text.chars() {
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, ch)) = chars.next() {
+        if text[i..].starts_with(WAMID) {
+            flush(&mut run, &mut out);
+            out.push_str("wamid.…");
+            // Skip the prefix and every base64 character after it (either alphabet, padding).
+            for _ in 1..WAMID.len() {
+                chars.next();
+            }
+            while chars
+                .peek()
+                .is_some_and(|(_, c)| c.is_ascii_alphanumeric() || "+/=_-".contains(*c))
+            {
+                chars.next();
+            }
+            continue;
+        }
         if ch.is_ascii_digit() {
             run.push(ch);
         } else {
@@ -162,8 +180,14 @@ mod tests {
         assert!(Phone::new("IN.8190765875").is_bsuid());
         assert_eq!(mask("123"), "***");
         assert_eq!(
-            mask_numbers("tell:wamid.x:919000000301:registered AMT-2026-000123"),
-            "tell:wamid.x:91******0301:registered AMT-2026-000123"
+            mask_numbers("tell:w0a1b:919000000301:registered AMT-2026-000123"),
+            "tell:w0a1b:91******0301:registered AMT-2026-000123"
         );
+        assert_eq!(
+            mask_numbers("part 1 was sent as wamid.HBgMOTE5ODEyMzQ1Njc4FQIAEhgU/+A=, not 12345678"),
+            "part 1 was sent as wamid.…, not 12**5678"
+        );
+        assert_eq!(mask_numbers("wamid."), "wamid.…");
+        assert_eq!(mask_numbers("बिजली wamid.ab:x"), "बिजली wamid.…:x");
     }
 }

@@ -158,7 +158,7 @@ async fn record_sent(p: &Ports, rec: &OutboundRecord) -> DeskResult<()> {
     for _ in 0..4 {
         match p.messages.record_outbound(rec).await {
             Err(PortError::Transient(e)) => {
-                tracing::warn!(error = %e, "recording a sent message failed; trying again");
+                tracing::warn!(error = %mask_numbers(&e), "recording a sent message failed; trying again");
                 tokio::time::sleep(wait).await;
                 wait *= 2;
             }

@@ -102,7 +102,8 @@ async fn process_isolated(p: &Ports, queue: &Arc<dyn QueueConsumer>, d: Delivery
     match tokio::spawn(async move { process(&p, queue.as_ref(), d).await }).await {
         Ok(ok) => ok,
         Err(e) => {
-            tracing::error!(error = %e, "inbound command panicked; it will come back");
+            // The panic's message may quote the event: masked like any error we log.
+            tracing::error!(error = %mask_numbers(&e.to_string()), "inbound command panicked; it will come back");
             false
         }
     }

@@ -162,7 +162,7 @@ async fn handle_message(
     p.conversations.put(&mut conv).await?;
     // Blue ticks are a courtesy: a failure here must not redo the work above.
     if let Err(e) = p.whatsapp.mark_read(&m.wamid).await {
-        tracing::debug!(error = %e, "mark as read failed");
+        tracing::debug!(error = %shikayat_core::ids::mask_numbers(&e.to_string()), "mark as read failed");
     }
     Ok(())
 }

@@ -38,10 +38,17 @@ fn read(
     let Some((wamid, to, complaint, kind, command_key, part, status, error, at)) = raw else {
         return Ok(None);
     };
-    let status = DeliveryStatus::parse(&status)
-        .ok_or_else(|| PortError::Permanent(format!("message {wamid}: unknown status {status:?}")))?;
+    let status = DeliveryStatus::parse(&status).ok_or_else(|| {
+        PortError::Permanent(format!(
+            "outbound record {command_key}#{part}: unknown status {status:?}"
+        ))
+    })?;
     let at = DateTime::parse_from_rfc3339(&at)
-        .map_err(|e| PortError::Permanent(format!("message {wamid}: bad time {at:?}: {e}")))?
+        .map_err(|e| {
+            PortError::Permanent(format!(
+                "outbound record {command_key}#{part}: bad time {at:?}: {e}"
+            ))
+        })?
         .with_timezone(&Utc);
     Ok(Some(OutboundRecord {
         to: Phone::new(&to),
@@ -131,9 +138,10 @@ impl MessageLog for SqliteStore {
                     )
                     .optional()
                     .map_err(db_err)?;
-                if let Some(other) = holder.filter(|w| *w != rec.wamid) {
+                if holder.is_some_and(|w| w != rec.wamid) {
+                    // Named by command and part, never by the wamid (errors are logged).
                     return Err(PortError::Conflict(format!(
-                        "part {} of {} was already sent as {other}",
+                        "part {} of {} was already sent as another message",
                         rec.part, rec.command_key
                     )));
                 }

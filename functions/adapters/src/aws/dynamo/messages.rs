@@ -50,7 +50,13 @@ fn rank(s: DeliveryStatus) -> u32 {
 
 fn decode(item: &Item) -> PortResult<OutboundRecord> {
     let wamid = get_s(item, "wamid").unwrap_or_default().to_string();
-    let bad = |what: &str| PortError::Permanent(format!("message {wamid}: {what}"));
+    // Named by its command key and part, never by the wamid (errors are logged).
+    let which = format!(
+        "{}#{}",
+        get_s(item, "command_key").unwrap_or_default(),
+        get_n::<u32>(item, "part").unwrap_or(0)
+    );
+    let bad = |what: &str| PortError::Permanent(format!("outbound record {which}: {what}"));
     let status = get_s(item, "status").ok_or_else(|| bad("no status"))?;
     let status = DeliveryStatus::parse(status).ok_or_else(|| bad(&format!("unknown status {status:?}")))?;
     let at = get_s(item, "at").ok_or_else(|| bad("no time"))?;
@@ -165,13 +171,15 @@ impl MessageLog for DynamoStore {
                 let holder = self.message_item(&part_key(&rec.command_key, rec.part)).await?;
                 match holder.as_ref().and_then(|h| get_s(h, "sent_as")) {
                     Some(w) if w == rec.wamid => Ok(()),
-                    Some(other) => Err(PortError::Conflict(format!(
-                        "part {} of {} was already sent as {other}",
+                    // Errors are logged: they name the command and part, never a wamid (it
+                    // holds the recipient's number).
+                    Some(_) => Err(PortError::Conflict(format!(
+                        "part {} of {} was already sent as another message",
                         rec.part, rec.command_key
                     ))),
                     None => Err(PortError::Conflict(format!(
-                        "message {} is already recorded for another part",
-                        rec.wamid
+                        "the message sent as part {} of {} is already recorded for another part",
+                        rec.part, rec.command_key
                     ))),
                 }
             }
