@@ -45,6 +45,8 @@ NOT_SET = {
     "SHIKAYAT_ESCALATOR_INTERVAL_SECONDS": "local runner only (Lambda runs the escalator on a schedule)",
     "SHIKAYAT_TEST_AWS_ENDPOINT": "tests only",
     "CARGO_MANIFEST_DIR": "tests only",
+    "UPDATE_README": "tests only (rewrites the README's template list)",
+    "SHIKAYAT_TEMPLATES_DIR": "local runner only (the built-in simulator's templates; on AWS Meta holds them)",
     "AWS_ENDPOINT_URL_S3": "an endpoint override for tests (moto); real S3 needs none",
     "WHATSAPP_SECRET_NAME": "an alternative to WHATSAPP_SECRET_ARN, which is set",
     "SHIKAYAT_DISTRICT_CONFIG": "the district config is loaded into the settings table (shikayat-admin); the file is the local runner's",
