@@ -500,7 +500,8 @@ impl GraphSim {
                 let envelope = sim.envelope(vec![(contacts, vec![], statuses)]);
                 if let Err(e) = sim.post_envelope(&url, &envelope).await {
                     // Meta would retry; the simulator only reports it.
-                    tracing::warn!(wamid = %msg.wamid, status, error = %e, "status webhook not accepted");
+                    // No wamid in the line: it holds the recipient's number.
+                    tracing::warn!(status, error = %e, "status webhook not accepted");
                 }
             }
         });
