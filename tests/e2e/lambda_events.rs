@@ -219,6 +219,34 @@ async fn webhook_signed_posts_plain_and_base64_enqueue_their_events() {
     }
 }
 
+/// A batch of six messages with `read` statuses, and a `failed` status: the messages and the
+/// failure go on the queue; `sent`, `delivered` and `read` change nothing and do not.
+#[tokio::test]
+async fn webhook_enqueues_messages_and_failures_but_not_receipts() {
+    let w = World::new().await;
+    let cfg = w.webhook();
+    for (file, want) in [
+        ("whatsapp/batch-two-entries.json", 6),
+        ("whatsapp/status-failed-131047.json", 1),
+    ] {
+        let raw = event_text(file).into_bytes();
+        let receipts = String::from_utf8_lossy(&raw)
+            .matches("\"status\":\"read\"")
+            .count()
+            + String::from_utf8_lossy(&raw)
+                .matches("\"status\": \"read\"")
+                .count();
+        if want == 6 {
+            assert!(receipts > 0, "{file} carries read receipts");
+        }
+        let before = w.depth(QueueName::Inbound).await;
+        let sig = shikayat_core::signature::sign(APP_SECRET.as_bytes(), &raw);
+        let r = shikayat_webhook::receive(&cfg, w.queue.as_ref(), Some(&sig), &raw).await;
+        assert_eq!(r.status, 200, "{file}");
+        assert_eq!(w.depth(QueueName::Inbound).await - before, want, "{file}");
+    }
+}
+
 /// A signed post for another business number on the same Meta app: 200, and nothing enqueued.
 #[tokio::test]
 async fn webhook_ignores_events_for_another_phone_number_id() {

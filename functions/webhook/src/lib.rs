@@ -5,7 +5,7 @@
 pub mod lambda;
 
 use shikayat_core::command::{Command, Envelope, Outbound, QueueName};
-use shikayat_core::inbound::{parse_notification_for, InboundEvent};
+use shikayat_core::inbound::{parse_notification_for, DeliveryStatus, InboundEvent};
 use shikayat_core::ports::Queue;
 use shikayat_core::pseudonym::KeyedHash;
 use shikayat_core::signature;
@@ -75,6 +75,14 @@ pub async fn receive(
         );
     }
     for event in parsed.events {
+        // Only what the desk acts on goes through the queue: a failed send is recorded and told
+        // to the control room; `sent`, `delivered` and `read` change nothing, and would be three
+        // queue messages and three router runs for every message we send.
+        if let InboundEvent::Status(s) = &event {
+            if s.status != DeliveryStatus::Failed {
+                continue;
+            }
+        }
         let (key, group) = keys(&cfg.ids, &event);
         let out = Outbound {
             queue: QueueName::Inbound,
