@@ -1365,17 +1365,7 @@ mod tests {
             Utc::now(),
         );
         c.department = Some("water".into());
-        let item = |n: usize| MediaItem {
-            wamid: format!("w{n}"),
-            kind: crate::complaint::MediaKind::Image,
-            mime_type: "image/jpeg".into(),
-            sha256: String::new(),
-            bytes: 1,
-            key: format!("k{n}"),
-            caption: None,
-            filename: None,
-            voice: false,
-        };
+        let item = |n: usize| media_item(n, MediaKind::Image);
         c.report = Some(crate::complaint::Report {
             text: "पाइप बदला".into(),
             media: vec![item(1), item(2)],

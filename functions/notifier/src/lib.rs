@@ -58,15 +58,19 @@ async fn deliver_report(p: &Ports, key: &str, id: &ComplaintId) -> Result<(), De
         return Ok(());
     };
     let to = c.complainant.clone();
-    let window_open = p.conversations.get(&to).await?.window_open(p.clock.now());
     let rendered = match c.status {
         Status::Reported => report_to_citizen(&c, &p.config),
-        // Announced only: everything, evidence and buttons, once the window is open.
-        Status::ReportDelivered if report.announced() && window_open => Rendered {
-            template: None,
-            ..report_to_citizen(&c, &p.config)
-        },
-        Status::ReportDelivered if report.announced() => return Ok(()),
+        // Announced only: everything, evidence and buttons, once the window is open (the only
+        // case that needs the conversation read here; `deliver` reads it for the rest).
+        Status::ReportDelivered if report.announced() => {
+            if !p.conversations.get(&to).await?.window_open(p.clock.now()) {
+                return Ok(());
+            }
+            Rendered {
+                template: None,
+                ..report_to_citizen(&c, &p.config)
+            }
+        }
         Status::ReportDelivered if report.undelivered() => more_evidence(&c, &p.config),
         _ => return Ok(()),
     };
