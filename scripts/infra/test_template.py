@@ -37,7 +37,10 @@ def read(*parts):
 
 # Variables the code reads that the template deliberately does not set, and why.
 NOT_SET = {
-    "SHIKAYAT_LOG": "local runner only (Lambda filters with RUST_LOG)",
+    "SHIKAYAT_LOG": "local runner only (Lambda filters by its LoggingConfig)",
+    "RUST_LOG": "a debugging override; the template sets LoggingConfig, which Lambda passes as AWS_LAMBDA_LOG_LEVEL",
+    "AWS_LAMBDA_LOG_LEVEL": "set by Lambda from each function's LoggingConfig",
+    "WHATSAPP_WEBHOOK_SECRET_NAME": "an alternative to WHATSAPP_WEBHOOK_SECRET_ARN, which is set",
     "SHIKAYAT_LOG_FORMAT": "local runner only (Lambda always logs JSON)",
     "SHIKAYAT_LISTEN": "local runner only",
     "SHIKAYAT_DATA_DIR": "local runner only (embedded backend)",
@@ -249,7 +252,9 @@ class Template(unittest.TestCase):
                 self.assertEqual(ty, "N" if a in numeric else "S", f"{name}.{a}")
             self.assertEqual(p["BillingMode"], "PAY_PER_REQUEST", name)
             self.assertTrue(p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], name)
-            self.assertTrue(p["SSESpecification"]["SSEEnabled"], name)
+            # DynamoDB's default, the AWS owned key: SSEEnabled would bill KMS requests.
+            self.assertNotIn("SSESpecification", p, name)
+            self.assertTrue(p["DeletionProtectionEnabled"], name)
             want_ttl = ttl.get(name)
             have_ttl = p.get("TimeToLiveSpecification")
             if want_ttl:
@@ -305,18 +310,20 @@ class Template(unittest.TestCase):
             out += a if isinstance(a, list) else [a]
         return out
 
-    def test_the_created_secret_generates_the_id_key_and_its_placeholders_cannot_pass(self):
-        """Every value the stack puts in the secret is a placeholder the functions refuse
+    def test_the_created_secrets_generate_the_id_key_and_their_placeholders_cannot_pass(self):
+        """Every value the stack puts in a secret is a placeholder the functions refuse
         (functions/core/src/secret.rs), and the id key is generated, long enough."""
-        gen = self.res["WhatsAppSecret"]["Properties"]["GenerateSecretString"]
-        self.assertEqual(gen["GenerateStringKey"], "id_key")
-        self.assertGreaterEqual(gen["PasswordLength"], 32)
         rule = read("functions", "core", "src", "secret.rs")
         words = re.findall(r'"([a-z_-]+)"', rule[rule.index("const PLACEHOLDERS"):rule.index("];")])
         self.assertIn("set-me", words)
-        template = json.loads(gen["SecretStringTemplate"])
-        self.assertEqual(sorted(template), ["access_token", "app_secret", "verify_token"])
-        for field, value in template.items():
+        gen = self.res["WebhookSecret"]["Properties"]["GenerateSecretString"]
+        self.assertEqual(gen["GenerateStringKey"], "id_key")
+        self.assertGreaterEqual(gen["PasswordLength"], 32)
+        webhook = json.loads(gen["SecretStringTemplate"])
+        self.assertEqual(sorted(webhook), ["app_secret", "verify_token"])
+        access = json.loads(self.res["WhatsAppSecret"]["Properties"]["SecretString"])
+        self.assertEqual(sorted(access), ["access_token"])
+        for field, value in {**webhook, **access}.items():
             self.assertTrue(any(w in value.lower() for w in words), f"{field}={value!r} would pass the rule")
 
     def test_webhook_role_only_enqueues_and_reads_its_secret(self):
@@ -325,10 +332,45 @@ class Template(unittest.TestCase):
         self.assertFalse([a for a in acts if a.startswith("dynamodb:")], "the webhook must not touch DynamoDB")
         self.assertFalse([a for a in acts if a.startswith("s3:")])
         for s in self.statements(role):
-            if any(a.startswith("sqs:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])):
+            a = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
+            if any(x.startswith("sqs:") for x in a):
                 self.assertEqual(s["Action"], "sqs:SendMessage")
                 self.assertEqual(self.ref_id(s["Resource"]), "InboundQueue")
+            if any(x.startswith("secretsmanager:") for x in a):
+                # Only the webhook secret: never the access token's.
+                self.assertNotIn("WhatsAppSecret", json.dumps(s["Resource"]))
+                self.assertIn("WebhookSecret", json.dumps(s["Resource"]))
         self.assertEqual(sorted(set(acts)), ["logs:CreateLogStream", "logs:PutLogEvents", "secretsmanager:GetSecretValue", "sqs:SendMessage"])
+        env = self.res["WebhookFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(env["WHATSAPP_SECRET_ARN"], "", "the webhook is not told where the access token is")
+
+    def test_no_function_writes_the_district_config(self):
+        """The settings table holds the district configuration (shikayat-admin load-config) and
+        the complaint-number counters: a function may update counters only."""
+        for fn in self.of_type("AWS::Lambda::Function"):
+            for s in self.statements(self.role_of(fn)):
+                acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+                writes = [a for a in acts if a in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")]
+                res = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+                if writes and any(self.ref_id(r) == "SettingsTable" for r in res if isinstance(r, dict)):
+                    self.assertEqual(writes, ["dynamodb:UpdateItem"], fn)
+                    self.assertEqual(s["Condition"], {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["counter#*"]}}, fn)
+
+    def test_logs_at_warn_in_json(self):
+        for k, f in self.of_type("AWS::Lambda::Function").items():
+            self.assertEqual(f["Properties"].get("LoggingConfig", {}).get("ApplicationLogLevel"), "WARN", k)
+            self.assertEqual(f["Properties"]["LoggingConfig"].get("LogFormat"), "JSON", k)
+            self.assertNotIn("RUST_LOG", f["Properties"].get("Environment", {}).get("Variables", {}), k)
+
+    def test_alarms_cover_throttling_refusals_and_the_budget(self):
+        alarms = self.of_type("AWS::CloudWatch::Alarm")
+        text = json.dumps(alarms)
+        self.assertIn("ThrottledRequests", text, "DynamoDB (tables and indexes)")
+        self.assertIn('"MetricName": "4xx"', text, "the webhook's refusals (a rotated app secret)")
+        self.assertEqual(len(self.of_type("AWS::Budgets::Budget")), 1)
+        self.assertFalse(self.of_type("AWS::Logs::MetricFilter"), "custom metrics are billed monthly; the dashboard counts log lines")
+        rules = self.res["MediaBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+        self.assertTrue([r for r in rules if r.get("NoncurrentVersionExpiration")], "old versions of citizens' media expire")
 
     def test_one_role_per_function_no_wildcards(self):
         roles = [self.role_of(f) for f in self.of_type("AWS::Lambda::Function")]

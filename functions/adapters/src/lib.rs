@@ -4,6 +4,7 @@
 //! - `whatsapp`: the Cloud API client over HTTPS.
 //! - `consumer`: what a queue poller needs beyond the `Queue` port (both queue adapters).
 //! - `lambda`: glue for the Lambda entry points (SQS batches with partial failures).
+//! - `state_log`: one INFO line per committed state change, around any complaint store.
 
 pub mod aws;
 #[cfg(test)]
@@ -11,4 +12,5 @@ mod conformance;
 pub mod consumer;
 pub mod embedded;
 pub mod lambda;
+pub mod state_log;
 pub mod whatsapp;

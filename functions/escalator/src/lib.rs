@@ -104,27 +104,17 @@ async fn handle(
         effects.extend(decision.effects);
     }
     c.next_action_at = todo.next_action_at;
-    let id = c.id.clone();
     match shikayat_desk::commit(p, c, &entries, effects).await {
         Ok(_) => {}
         Err(DeskError::Port(PortError::Conflict(_))) => return Ok(false),
         Err(e) => return Err(e.into()),
     }
     for d in todo.due {
-        // These lines feed the dashboard's metric filters (infra/template.yaml).
+        // The timeline entries written with them are the state-change log lines (state_log).
         match d {
-            Due::Reminder { offset_index, .. } => {
-                out.reminded += 1;
-                tracing::info!(complaint = %id, offset_index, "reminder sent");
-            }
-            Due::Escalate { level, .. } => {
-                out.escalated += 1;
-                tracing::info!(complaint = %id, level, "escalated: report overdue");
-            }
-            Due::AutoClose => {
-                out.closed += 1;
-                tracing::info!(complaint = %id, "closed: no feedback");
-            }
+            Due::Reminder { .. } => out.reminded += 1,
+            Due::Escalate { .. } => out.escalated += 1,
+            Due::AutoClose => out.closed += 1,
         }
     }
     Ok(true)

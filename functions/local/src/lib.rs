@@ -84,7 +84,7 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
             pair_interval: s.pair_interval,
             pair_burst: s.pair_burst,
         },
-        complaints: backend.complaints.clone(),
+        complaints: shikayat_adapters::state_log::StateLog::wrap(backend.complaints.clone()),
         messages: backend.messages.clone(),
         conversations: backend.conversations.clone(),
         directory: backend.directory.clone(),

@@ -202,7 +202,6 @@ async fn register(ctx: &mut Ctx<'_>, messages: &[InboundMessage]) -> Result<(), 
     // The ack and the settle check are written with the complaint (the outbox).
     let effects = registered(&c);
     shikayat_desk::create(p, c, &timeline, effects).await?;
-    tracing::info!(complaint = %id, "registered");
     ctx.conv.draft = Some(Draft {
         complaint: id.clone(),
         settles_at,
@@ -303,12 +302,9 @@ async fn feedback(ctx: &mut Ctx<'_>, id: &ComplaintId, satisfied: bool) -> Resul
         }
         Err(e) => return Err(e),
     };
-    // These two lines feed the dashboard's metric filters (infra/template.yaml).
     if satisfied {
-        tracing::info!(complaint = %id, "closed: satisfied");
         return Ok(());
     }
-    tracing::info!(complaint = %id, reopen_count = c.reopen_count, "dissatisfied: reopened");
     ctx.conv.pending = Some(Pending::DissatisfactionReason {
         complaint: id.clone(),
     });

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, SseSpecification, TableStatus, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
@@ -154,7 +154,9 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, t: &TableSpec) -> Resul
         .create_table()
         .table_name(&t.name)
         .billing_mode(BillingMode::PayPerRequest)
-        .sse_specification(SseSpecification::builder().enabled(true).build())
+        // No SSE specification: encrypted with the AWS owned key, DynamoDB's default. `enabled`
+        // would switch to the AWS managed aws/dynamodb KMS key and bill every KMS request.
+        .deletion_protection_enabled(true)
         .set_key_schema(Some(keys(t.hash, t.range)?));
     for a in attrs {
         // `rank` (directory order) is a number; every other key is a string.

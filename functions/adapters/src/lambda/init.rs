@@ -57,9 +57,10 @@ pub async fn sdk_config_from_env() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
-/// The WhatsApp Cloud API settings (DESIGN §6). Secrets come from the environment, or from one
-/// Secrets Manager secret named by `WHATSAPP_SECRET_ARN` (or `WHATSAPP_SECRET_NAME`) holding
-/// `{"access_token","app_secret","verify_token","id_key","phone_number_id"?}`. `id_key` (or
+/// The WhatsApp Cloud API settings (DESIGN §6). Secrets come from the environment, or from
+/// Secrets Manager: `WHATSAPP_SECRET_ARN` (or `_NAME`) and `WHATSAPP_WEBHOOK_SECRET_ARN` (or
+/// `_NAME`), each a JSON object with any of
+/// `{"access_token","app_secret","verify_token","id_key","phone_number_id"}`. `id_key` (or
 /// `SHIKAYAT_ID_KEY`) keys the hash that stands in for phone numbers and wamids in keys and logs.
 #[derive(Clone, Default)]
 pub struct WhatsAppEnv {
@@ -73,10 +74,10 @@ pub struct WhatsAppEnv {
 }
 
 /// Where each secret is set, for the error that refuses a placeholder or short value.
-const HOW_APP_SECRET: &str = "put the Meta app's secret (App settings > Basic) in the app_secret field of the WhatsApp secret in Secrets Manager (WHATSAPP_SECRET_ARN), or in WHATSAPP_APP_SECRET";
-const HOW_VERIFY_TOKEN: &str = "put a random value of 16 or more characters in the verify_token field of the WhatsApp secret (WHATSAPP_SECRET_ARN), or in WHATSAPP_VERIFY_TOKEN, and the same in Meta's webhook settings";
+const HOW_APP_SECRET: &str = "put the Meta app's secret (App settings > Basic) in the app_secret field of the webhook secret in Secrets Manager (WHATSAPP_WEBHOOK_SECRET_ARN), or in WHATSAPP_APP_SECRET";
+const HOW_VERIFY_TOKEN: &str = "put a random value of 16 or more characters in the verify_token field of the webhook secret (WHATSAPP_WEBHOOK_SECRET_ARN), or in WHATSAPP_VERIFY_TOKEN, and the same in Meta's webhook settings";
 const HOW_ACCESS_TOKEN: &str = "put a system user's access token in the access_token field of the WhatsApp secret (WHATSAPP_SECRET_ARN), or in WHATSAPP_ACCESS_TOKEN";
-const HOW_ID_KEY: &str = "put a random value of 32 or more characters in the id_key field of the WhatsApp secret (the stack generates one), or in SHIKAYAT_ID_KEY; keep it: changing it changes every id derived from it";
+const HOW_ID_KEY: &str = "put a random value of 32 or more characters in the id_key field of the webhook secret (WHATSAPP_WEBHOOK_SECRET_ARN; the stack generates one), or in SHIKAYAT_ID_KEY; keep it: changing it changes every id derived from it";
 
 impl fmt::Debug for WhatsAppEnv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -118,14 +119,18 @@ impl WhatsAppEnv {
             verify_token: var("WHATSAPP_VERIFY_TOKEN"),
             id_key: var("SHIKAYAT_ID_KEY"),
         };
-        if let Some(id) = var("WHATSAPP_SECRET_ARN").or_else(|| var("WHATSAPP_SECRET_NAME")) {
-            let loaded;
+        // Two secrets, so the webhook never holds the access token: WHATSAPP_SECRET_ARN (the
+        // access token; the consumers only) and WHATSAPP_WEBHOOK_SECRET_ARN (app secret, verify
+        // token, id key; everyone). One secret holding all four still works under either name.
+        let named = [
+            var("WHATSAPP_SECRET_ARN").or_else(|| var("WHATSAPP_SECRET_NAME")),
+            var("WHATSAPP_WEBHOOK_SECRET_ARN").or_else(|| var("WHATSAPP_WEBHOOK_SECRET_NAME")),
+        ];
+        let mut loaded = None;
+        for id in named.into_iter().flatten() {
             let client = match secrets {
                 Some(c) => c,
-                None => {
-                    loaded = aws_sdk_secretsmanager::Client::new(&sdk_config_from_env().await);
-                    &loaded
-                }
+                None => loaded.insert(aws_sdk_secretsmanager::Client::new(&sdk_config_from_env().await)),
             };
             let s = read_secret(client, &id).await?;
             w.apply_secret(&s)?;
@@ -286,7 +291,7 @@ pub async fn ports_from_env() -> Result<Ports, LambdaInitError> {
     Ok(Ports {
         config: Arc::new(config),
         settings,
-        complaints: parts.store.clone(),
+        complaints: crate::state_log::StateLog::wrap(parts.store.clone()),
         messages: parts.store.clone(),
         conversations: parts.store.clone(),
         directory: parts.store,

@@ -190,11 +190,13 @@ where
 /// JSON logs on stdout for CloudWatch, filtered by `RUST_LOG` (default `info`). No ANSI colours
 /// and no timestamp of our own: CloudWatch stamps every line. Safe to call twice.
 pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = log_filter(
+        std::env::var("RUST_LOG").ok().as_deref(),
+        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+    );
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_ansi(false)
         .without_time()
         .with_target(false)
@@ -202,6 +204,28 @@ pub fn init_tracing() {
         .with_span_list(false)
         .with_writer(std::io::stdout)
         .try_init();
+}
+
+/// The log filter: `RUST_LOG` when set (a debugging session's own choice, taken as it is);
+/// else the level of the function's `LoggingConfig` (`AWS_LAMBDA_LOG_LEVEL`: WARN in the
+/// template), with the state-change lines (`state_log::TARGET`) always let through at INFO,
+/// so the logs stay one line per change plus what went wrong; else INFO.
+fn log_filter(rust_log: Option<&str>, lambda_level: Option<&str>) -> String {
+    if let Some(f) = rust_log.map(str::trim).filter(|f| !f.is_empty()) {
+        return f.to_string();
+    }
+    let level = match lambda_level.map(|l| l.trim().to_ascii_lowercase()).as_deref() {
+        Some("trace") => "trace",
+        Some("debug") => "debug",
+        Some("warn") => "warn",
+        // FATAL has no tracing level of its own.
+        Some("error") | Some("fatal") => "error",
+        _ => "info",
+    };
+    match level {
+        "trace" | "debug" | "info" => level.to_string(),
+        _ => format!("{level},{}=info", crate::state_log::TARGET),
+    }
 }
 
 #[cfg(test)]
@@ -329,5 +353,18 @@ mod tests {
         })
         .await;
         assert_eq!(failures(&r), vec!["a1", "a2"]);
+    }
+
+    #[test]
+    fn the_log_filter_keeps_state_changes_at_warn() {
+        assert_eq!(log_filter(None, Some("WARN")), "warn,shikayat_state=info");
+        assert_eq!(log_filter(None, Some("FATAL")), "error,shikayat_state=info");
+        assert_eq!(log_filter(None, Some("DEBUG")), "debug");
+        assert_eq!(log_filter(None, None), "info");
+        assert_eq!(
+            log_filter(Some(" shikayat=trace "), Some("WARN")),
+            "shikayat=trace"
+        );
+        assert_eq!(log_filter(Some(""), Some("WARN")), "warn,shikayat_state=info");
     }
 }
