@@ -423,6 +423,8 @@ async fn count_requests_per_complaint() {
         .unwrap_or(3);
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut all = Vec::new();
+    let mut log_bytes = 0usize;
+    let mut log_lines = 0usize;
     for i in 0..n {
         let file = tmp.path().join(format!("requests-{i}.tsv"));
         let path = file.to_str().expect("path").to_string();
@@ -432,11 +434,16 @@ async fn count_requests_per_complaint() {
             &[
                 ("SHIKAYAT_COUNT_AWS_REQUESTS", path.as_str()),
                 ("SHIKAYAT_ESCALATOR_INTERVAL_SECONDS", "3600"),
+                // The functions' filter on Lambda (LoggingConfig WARN, state changes at INFO),
+                // as JSON lines, so the log bytes a complaint costs can be counted.
+                ("SHIKAYAT_LOG", "warn,shikayat_state=info"),
+                ("SHIKAYAT_LOG_FORMAT", "json"),
             ],
         )
         .await;
         tokio::time::sleep(Duration::from_secs(1)).await;
         let start = count_lines(&file).len();
+        let log_start = desk.log_text();
         to_closed_satisfied(&desk).await;
         // Until the status callbacks have been handled: three quiet seconds.
         let busy = |lines: &[(String, String, u64, String)]| {
@@ -452,6 +459,10 @@ async fn count_requests_per_complaint() {
         }
         let lines = count_lines(&file);
         all.extend(lines[start..].iter().filter(|l| l.1 != "ReceiveMessage").cloned());
+        let log = desk.log_text();
+        let new = log.get(log_start.len()..).unwrap_or_default();
+        log_bytes += new.len();
+        log_lines += new.lines().count();
         drop(desk);
     }
     // Table and queue names without the desk's prefix.
@@ -503,6 +514,11 @@ async fn count_requests_per_complaint() {
         per("s3"),
         per("secretsmanager"),
         s3_put as f64 / n as f64
+    );
+    println!(
+        "log per complaint at Lambda's filter (WARN, state changes at INFO): {:.0} lines, {:.0} bytes",
+        log_lines as f64 / n as f64,
+        log_bytes as f64 / n as f64
     );
     for q in ["inbound.fifo", "relay", "notify"] {
         let sends = all

@@ -294,8 +294,8 @@ async fn feedback(ctx: &mut Ctx<'_>, id: &ComplaintId, satisfied: bool) -> Resul
     if matches!(&ctx.conv.pending, Some(Pending::DissatisfactionReason { .. })) {
         ctx.conv.pending = None;
     }
-    let c = match transition(ctx.p, id, actor, |_| event.clone()).await {
-        Ok(c) => c,
+    match transition(ctx.p, id, actor, |_| event.clone()).await {
+        Ok(_) => {}
         Err(e) if e.is_refusal() => {
             // Not theirs, or already answered: tell them where it stands instead.
             return status(ctx, Some(id.clone())).await;
