@@ -8,8 +8,9 @@ the stack's outputs as one JSON object on stdout.
 
 The zips are placeholders unless --zips names a directory of real ones (<binary>.zip, as
 scripts/measure-lambdas.sh builds them): moto cannot run Lambda functions (that needs Docker),
-and it ignores Architectures. It also skips resource types it does not implement (the HTTP API)
-with a warning in its log. One change to the expanded template, for moto only: the event source
+and it ignores Architectures. It also skips resource types it does not implement (the function URL, the alarms)
+with a warning in its log. Two changes to the expanded template, for moto only: the function URL is
+left out (moto cannot describe an output built on it), and the event source
 mappings are created disabled, because moto would otherwise try to invoke the functions through
 Docker on every message sent, taking the messages the local runner's pollers should receive.
 """
@@ -65,6 +66,14 @@ def deploy(endpoint, prefix, region, zips=None, timeout=120):
     for r in cfn_template["Resources"].values():
         if r["Type"] == "AWS::Lambda::EventSourceMapping":
             r["Properties"]["Enabled"] = False
+    # moto has no function URLs: it skips the resource, then fails describing an output that
+    # reads its URL. The resource goes, and so does any output built on it.
+    urls = [k for k, r in cfn_template["Resources"].items() if r["Type"] == "AWS::Lambda::Url"]
+    for k in urls:
+        del cfn_template["Resources"][k]
+    outputs = cfn_template.get("Outputs", {})
+    for name in [o for o, v in outputs.items() if any(k in json.dumps(v) for k in urls)]:
+        outputs[name]["Value"] = "moto has no function URLs"
     cfn = client("cloudformation", endpoint, region)
     stack = f"{prefix}desk"
     cfn.create_stack(

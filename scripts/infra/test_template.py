@@ -366,7 +366,7 @@ class Template(unittest.TestCase):
         alarms = self.of_type("AWS::CloudWatch::Alarm")
         text = json.dumps(alarms)
         self.assertIn("ThrottledRequests", text, "DynamoDB (tables and indexes)")
-        self.assertIn('"MetricName": "4xx"', text, "the webhook's refusals (a rotated app secret)")
+        self.assertIn('"MetricName": "Url4xxCount"', text, "the webhook's refusals (a rotated app secret)")
         self.assertEqual(len(self.of_type("AWS::Budgets::Budget")), 1)
         self.assertFalse(self.of_type("AWS::Logs::MetricFilter"), "custom metrics are billed monthly; the dashboard counts log lines")
         rules = self.res["MediaBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
