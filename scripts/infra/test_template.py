@@ -275,6 +275,10 @@ class Template(unittest.TestCase):
             self.assertEqual(bool(dp.get("FifoQueue")), fifo, dlqs[q])
             if fifo:
                 self.assertIs(p.get("ContentBasedDeduplication"), False, name)
+                # High-throughput mode, as provision.rs sets it.
+                self.assertEqual(p.get("DeduplicationScope"), "messageGroup", name)
+                self.assertEqual(p.get("FifoThroughputLimit"), "perMessageGroupId", name)
+                self.assertIn('"messageGroup"', read("functions", "adapters", "src", "aws", "provision.rs"))
             self.assertEqual(p["RedrivePolicy"]["maxReceiveCount"], 5, name)
             self.assertEqual(self.ref_id(p["RedrivePolicy"]["deadLetterTargetArn"]), dk, name)
             for n, pp in ((name, p), (dlqs[q], dp)):
@@ -355,6 +359,12 @@ class Template(unittest.TestCase):
                 if writes and any(self.ref_id(r) == "SettingsTable" for r in res if isinstance(r, dict)):
                     self.assertEqual(writes, ["dynamodb:UpdateItem"], fn)
                     self.assertEqual(s["Condition"], {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["counter#*"]}}, fn)
+
+    def test_the_escalator_is_never_retried_beside_the_next_sweep(self):
+        configs = [r for r in self.of_type("AWS::Lambda::EventInvokeConfig").values()
+                   if self.ref_id(r["Properties"]["FunctionName"]) == "EscalatorFunction"]
+        self.assertEqual(len(configs), 1)
+        self.assertEqual(configs[0]["Properties"]["MaximumRetryAttempts"], 0)
 
     def test_logs_at_warn_in_json(self):
         for k, f in self.of_type("AWS::Lambda::Function").items():

@@ -287,6 +287,10 @@ async fn create_queue_pair(
     if fifo {
         // Deduplication is on the envelope key we send, never on the body.
         attrs.push((QueueAttributeName::ContentBasedDeduplication, "false".into()));
+        // High-throughput FIFO: order and deduplication per message group (one sender), which
+        // is all the desk needs, and the throughput limit per group instead of per queue.
+        attrs.push((QueueAttributeName::DeduplicationScope, "messageGroup".into()));
+        attrs.push((QueueAttributeName::FifoThroughputLimit, "perMessageGroupId".into()));
     }
     set_attributes(client, &url, attrs).await
 }
