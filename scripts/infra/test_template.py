@@ -40,7 +40,7 @@ NOT_SET = {
     "SHIKAYAT_LOG": "local runner only (Lambda filters by its LoggingConfig)",
     "RUST_LOG": "a debugging override; the template sets LoggingConfig, which Lambda passes as AWS_LAMBDA_LOG_LEVEL",
     "AWS_LAMBDA_LOG_LEVEL": "set by Lambda from each function's LoggingConfig",
-    "WHATSAPP_WEBHOOK_SECRET_NAME": "an alternative to WHATSAPP_WEBHOOK_SECRET_ARN, which is set",
+
     "SHIKAYAT_LOG_FORMAT": "local runner only (Lambda always logs JSON)",
     "SHIKAYAT_LISTEN": "local runner only",
     "SHIKAYAT_DATA_DIR": "local runner only (embedded backend)",
@@ -51,7 +51,6 @@ NOT_SET = {
     "UPDATE_README": "tests only (rewrites the README's template list)",
     "SHIKAYAT_TEMPLATES_DIR": "local runner only (the built-in simulator's templates; on AWS Meta holds them)",
     "AWS_ENDPOINT_URL_S3": "an endpoint override for tests (moto); real S3 needs none",
-    "WHATSAPP_SECRET_NAME": "an alternative to WHATSAPP_SECRET_ARN, which is set",
     "SHIKAYAT_DISTRICT_CONFIG": "the district config is loaded into the settings table (shikayat-admin); the file is the local runner's",
 }
 # Read from the environment by the code, but in AWS they come from the secret and must never
@@ -207,7 +206,7 @@ class Template(unittest.TestCase):
             missing = [v for v in required if v not in env]
             self.assertEqual(missing, [], f"{k} lacks variables the code reads ({', '.join(sorted(read_vars[m].pop() for m in missing)) if missing else ''})")
             leaked = sorted(IN_SECRET & set(env))
-            self.assertEqual(leaked, [], f"{k}: secrets belong in Secrets Manager, not the environment")
+            self.assertEqual(leaked, [], f"{k}: secrets belong in SecureString parameters, not the environment")
 
     def test_functions_are_arm64_al2023_with_their_binaries(self):
         bins = set()
@@ -314,21 +313,15 @@ class Template(unittest.TestCase):
             out += a if isinstance(a, list) else [a]
         return out
 
-    def test_the_created_secrets_generate_the_id_key_and_their_placeholders_cannot_pass(self):
-        """Every value the stack puts in a secret is a placeholder the functions refuse
-        (functions/core/src/secret.rs), and the id key is generated, long enough."""
-        rule = read("functions", "core", "src", "secret.rs")
-        words = re.findall(r'"([a-z_-]+)"', rule[rule.index("const PLACEHOLDERS"):rule.index("];")])
-        self.assertIn("set-me", words)
-        gen = self.res["WebhookSecret"]["Properties"]["GenerateSecretString"]
-        self.assertEqual(gen["GenerateStringKey"], "id_key")
-        self.assertGreaterEqual(gen["PasswordLength"], 32)
-        webhook = json.loads(gen["SecretStringTemplate"])
-        self.assertEqual(sorted(webhook), ["app_secret", "verify_token"])
-        access = json.loads(self.res["WhatsAppSecret"]["Properties"]["SecretString"])
-        self.assertEqual(sorted(access), ["access_token"])
-        for field, value in {**webhook, **access}.items():
-            self.assertTrue(any(w in value.lower() for w in words), f"{field}={value!r} would pass the rule")
+    def test_secrets_are_securestring_parameters_not_secrets_manager(self):
+        """Secrets Manager is $0.40 a secret a month; SecureString parameters are free."""
+        self.assertFalse(self.of_type("AWS::SecretsManager::Secret"))
+        for k, f in self.of_type("AWS::Lambda::Function").items():
+            env = f["Properties"]["Environment"]["Variables"]
+            self.assertIn("WHATSAPP_WEBHOOK_SECRET_PARAMETER", env, k)
+            acts = self.actions(self.role_of(k))
+            self.assertFalse([a for a in acts if a.startswith("secretsmanager:")], k)
+            self.assertIn("ssm:GetParameter", acts, k)
 
     def test_webhook_role_only_enqueues_and_reads_its_secret(self):
         role = self.role_of("WebhookFunction")
@@ -340,13 +333,13 @@ class Template(unittest.TestCase):
             if any(x.startswith("sqs:") for x in a):
                 self.assertEqual(s["Action"], "sqs:SendMessage")
                 self.assertEqual(self.ref_id(s["Resource"]), "InboundQueue")
-            if any(x.startswith("secretsmanager:") for x in a):
-                # Only the webhook secret: never the access token's.
-                self.assertNotIn("WhatsAppSecret", json.dumps(s["Resource"]))
-                self.assertIn("WebhookSecret", json.dumps(s["Resource"]))
-        self.assertEqual(sorted(set(acts)), ["logs:CreateLogStream", "logs:PutLogEvents", "secretsmanager:GetSecretValue", "sqs:SendMessage"])
+            if any(x.startswith("ssm:") for x in a):
+                # Only the webhook's parameter: never the access token's.
+                self.assertNotIn("whatsapp", json.dumps(s["Resource"]))
+                self.assertIn("webhook", json.dumps(s["Resource"]))
+        self.assertEqual(sorted(set(acts)), ["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "ssm:GetParameter"])
         env = self.res["WebhookFunction"]["Properties"]["Environment"]["Variables"]
-        self.assertEqual(env["WHATSAPP_SECRET_ARN"], "", "the webhook is not told where the access token is")
+        self.assertEqual(env["WHATSAPP_SECRET_PARAMETER"], "", "the webhook is not told where the access token is")
 
     def test_no_function_writes_the_district_config(self):
         """The settings table holds the district configuration (shikayat-admin load-config) and

@@ -508,11 +508,11 @@ async fn count_requests_per_complaint() {
         .map(|l| l.2)
         .sum();
     println!(
-        "\ntotals per complaint: dynamodb {:.1}, sqs {:.1}, s3 {:.1}, secretsmanager {:.1}; S3 bytes stored {:.0}",
+        "\ntotals per complaint: dynamodb {:.1}, sqs {:.1}, s3 {:.1}, ssm {:.1}; S3 bytes stored {:.0}",
         per("dynamodb"),
         per("sqs"),
         per("s3"),
-        per("secretsmanager"),
+        per("ssm"),
         s3_put as f64 / n as f64
     );
     println!(

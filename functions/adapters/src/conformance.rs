@@ -1261,4 +1261,67 @@ mod aws_only {
             .expect("body");
         assert_eq!(&body[..], b"evidence");
     }
+
+    /// The secrets as the template's functions read them: two SecureString parameters, the
+    /// webhook's and the access token's, read with decryption; a missing one says how to create it.
+    #[tokio::test]
+    async fn secrets_come_from_securestring_parameters() {
+        use aws_sdk_ssm::types::ParameterType;
+        let (clients, _) = clients().await;
+        let prefix = unique_prefix();
+        let (webhook, access) = (format!("/{prefix}webhook"), format!("/{prefix}whatsapp"));
+        let app = "app-secret-0123456789abcdef0123456789";
+        let put = |name: String, value: String| {
+            clients
+                .ssm
+                .put_parameter()
+                .name(name)
+                .value(value)
+                .r#type(ParameterType::SecureString)
+                .send()
+        };
+        put(
+            webhook.clone(),
+            format!(r#"{{"app_secret":"{app}","verify_token":"verify-0123456789ab","id_key":"id-key-0123456789abcdef0123456789abcdef"}}"#),
+        )
+        .await
+        .expect("put webhook parameter");
+        put(
+            access.clone(),
+            r#"{"access_token":"EAAG-test-token"}"#.to_string(),
+        )
+        .await
+        .expect("put access parameter");
+
+        let mut only_webhook = crate::lambda::WhatsAppEnv {
+            phone_number_id: Some("100000000000001".into()),
+            ..Default::default()
+        };
+        only_webhook
+            .apply_parameters(&clients.ssm, std::slice::from_ref(&webhook))
+            .await
+            .expect("read");
+        assert_eq!(
+            only_webhook.webhook().expect("the webhook's secrets").app_secret,
+            app
+        );
+        assert!(
+            only_webhook.access_token.is_none(),
+            "the webhook's parameter holds no token"
+        );
+
+        let mut sender = only_webhook.clone();
+        sender
+            .apply_parameters(&clients.ssm, &[access, webhook])
+            .await
+            .expect("read both");
+        assert_eq!(sender.access_token.as_deref(), Some("EAAG-test-token"));
+        sender.check_for_consumers().expect("a sender's secrets pass");
+
+        let err = sender
+            .apply_parameters(&clients.ssm, &[format!("/{prefix}missing")])
+            .await
+            .expect_err("no such parameter");
+        assert!(err.to_string().contains("create it as a SecureString"), "{err}");
+    }
 }

@@ -28,7 +28,9 @@ pub struct AwsClients {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
+    /// Systems Manager: the secrets are SecureString parameters (free, where a Secrets Manager
+    /// secret is $0.40 a month each).
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 impl AwsClients {
@@ -93,7 +95,7 @@ impl AwsClients {
         let mut s3 = aws_sdk_s3::config::Builder::from(shared).force_path_style(path_style);
         let mut dynamo = aws_sdk_dynamodb::config::Builder::from(shared);
         let mut sqs = aws_sdk_sqs::config::Builder::from(shared);
-        let mut secrets = aws_sdk_secretsmanager::config::Builder::from(shared);
+        let mut ssm = aws_sdk_ssm::config::Builder::from(shared);
         // The counter reads after every modify hook: a faulted attempt counts as the stand-in
         // read that was really sent.
         let stats = faults.map(|_| Arc::new(FaultStats::default()));
@@ -110,14 +112,14 @@ impl AwsClients {
         if let Some(c) = counter("sqs") {
             sqs = sqs.interceptor(c);
         }
-        if let Some(c) = counter("secretsmanager") {
-            secrets = secrets.interceptor(c);
+        if let Some(c) = counter("ssm") {
+            ssm = ssm.interceptor(c);
         }
         let clients = Self {
             dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
-            secrets: aws_sdk_secretsmanager::Client::from_conf(secrets.build()),
+            ssm: aws_sdk_ssm::Client::from_conf(ssm.build()),
         };
         (clients, stats)
     }

@@ -290,7 +290,10 @@ async fn create_queue_pair(
         // High-throughput FIFO: order and deduplication per message group (one sender), which
         // is all the desk needs, and the throughput limit per group instead of per queue.
         attrs.push((QueueAttributeName::DeduplicationScope, "messageGroup".into()));
-        attrs.push((QueueAttributeName::FifoThroughputLimit, "perMessageGroupId".into()));
+        attrs.push((
+            QueueAttributeName::FifoThroughputLimit,
+            "perMessageGroupId".into(),
+        ));
     }
     set_attributes(client, &url, attrs).await
 }

@@ -1,5 +1,5 @@
 //! What a Lambda container builds once, outside the handler: the WhatsApp settings (secrets
-//! from Secrets Manager, read once), the district configuration and the ports.
+//! from SSM SecureString parameters, read once), the district configuration and the ports.
 
 use std::fmt;
 use std::sync::Arc;
@@ -57,9 +57,9 @@ pub async fn sdk_config_from_env() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
-/// The WhatsApp Cloud API settings (DESIGN §6). Secrets come from the environment, or from
-/// Secrets Manager: `WHATSAPP_SECRET_ARN` (or `_NAME`) and `WHATSAPP_WEBHOOK_SECRET_ARN` (or
-/// `_NAME`), each a JSON object with any of
+/// The WhatsApp Cloud API settings (DESIGN §6). Secrets come from the environment, or from SSM
+/// SecureString parameters named by `WHATSAPP_SECRET_PARAMETER` and
+/// `WHATSAPP_WEBHOOK_SECRET_PARAMETER`, each a JSON object with any of
 /// `{"access_token","app_secret","verify_token","id_key","phone_number_id"}`. `id_key` (or
 /// `SHIKAYAT_ID_KEY`) keys the hash that stands in for phone numbers and wamids in keys and logs.
 #[derive(Clone, Default)]
@@ -74,10 +74,10 @@ pub struct WhatsAppEnv {
 }
 
 /// Where each secret is set, for the error that refuses a placeholder or short value.
-const HOW_APP_SECRET: &str = "put the Meta app's secret (App settings > Basic) in the app_secret field of the webhook secret in Secrets Manager (WHATSAPP_WEBHOOK_SECRET_ARN), or in WHATSAPP_APP_SECRET";
-const HOW_VERIFY_TOKEN: &str = "put a random value of 16 or more characters in the verify_token field of the webhook secret (WHATSAPP_WEBHOOK_SECRET_ARN), or in WHATSAPP_VERIFY_TOKEN, and the same in Meta's webhook settings";
-const HOW_ACCESS_TOKEN: &str = "put a system user's access token in the access_token field of the WhatsApp secret (WHATSAPP_SECRET_ARN), or in WHATSAPP_ACCESS_TOKEN";
-const HOW_ID_KEY: &str = "put a random value of 32 or more characters in the id_key field of the webhook secret (WHATSAPP_WEBHOOK_SECRET_ARN; the stack generates one), or in SHIKAYAT_ID_KEY; keep it: changing it changes every id derived from it";
+const HOW_APP_SECRET: &str = "put the Meta app's secret (App settings > Basic) in the app_secret field of the webhook parameter (WHATSAPP_WEBHOOK_SECRET_PARAMETER, README Deploy step 2), or in WHATSAPP_APP_SECRET";
+const HOW_VERIFY_TOKEN: &str = "put a random value of 16 or more characters in the verify_token field of the webhook parameter (WHATSAPP_WEBHOOK_SECRET_PARAMETER), or in WHATSAPP_VERIFY_TOKEN, and the same in Meta's webhook settings";
+const HOW_ACCESS_TOKEN: &str = "put a system user's access token in the access_token field of the access parameter (WHATSAPP_SECRET_PARAMETER, README Deploy step 2), or in WHATSAPP_ACCESS_TOKEN";
+const HOW_ID_KEY: &str = "put a random value of 32 or more characters in the id_key field of the webhook parameter (WHATSAPP_WEBHOOK_SECRET_PARAMETER), or in SHIKAYAT_ID_KEY; keep it: changing it changes every id derived from it";
 
 impl fmt::Debug for WhatsAppEnv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -104,9 +104,9 @@ struct SecretJson {
 }
 
 impl WhatsAppEnv {
-    /// Reads the environment; when a secret is named, reads it once with `secrets` (or a client
-    /// of its own when None).
-    pub async fn from_env(secrets: Option<&aws_sdk_secretsmanager::Client>) -> Result<Self, LambdaInitError> {
+    /// Reads the environment; when a secret parameter is named, reads it once with `ssm` (or a
+    /// client of its own when None).
+    pub async fn from_env(ssm: Option<&aws_sdk_ssm::Client>) -> Result<Self, LambdaInitError> {
         let mut w = WhatsAppEnv {
             base_url: var("WHATSAPP_API_BASE_URL")
                 .unwrap_or_else(|| "https://graph.facebook.com".into())
@@ -119,23 +119,41 @@ impl WhatsAppEnv {
             verify_token: var("WHATSAPP_VERIFY_TOKEN"),
             id_key: var("SHIKAYAT_ID_KEY"),
         };
-        // Two secrets, so the webhook never holds the access token: WHATSAPP_SECRET_ARN (the
-        // access token; the consumers only) and WHATSAPP_WEBHOOK_SECRET_ARN (app secret, verify
-        // token, id key; everyone). One secret holding all four still works under either name.
-        let named = [
-            var("WHATSAPP_SECRET_ARN").or_else(|| var("WHATSAPP_SECRET_NAME")),
-            var("WHATSAPP_WEBHOOK_SECRET_ARN").or_else(|| var("WHATSAPP_WEBHOOK_SECRET_NAME")),
-        ];
-        let mut loaded = None;
-        for id in named.into_iter().flatten() {
-            let client = match secrets {
+        let named: Vec<String> = [
+            var("WHATSAPP_SECRET_PARAMETER"),
+            var("WHATSAPP_WEBHOOK_SECRET_PARAMETER"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !named.is_empty() {
+            let loaded;
+            let client = match ssm {
                 Some(c) => c,
-                None => loaded.insert(aws_sdk_secretsmanager::Client::new(&sdk_config_from_env().await)),
+                None => {
+                    loaded = aws_sdk_ssm::Client::new(&sdk_config_from_env().await);
+                    &loaded
+                }
             };
-            let s = read_secret(client, &id).await?;
-            w.apply_secret(&s)?;
+            w.apply_parameters(client, &named).await?;
         }
         Ok(w)
+    }
+
+    /// Two parameters, so the webhook never holds the access token: the access parameter
+    /// (`access_token`; the senders only) and the webhook parameter (`app_secret`,
+    /// `verify_token`, `id_key`; everyone). Read in the order given; one parameter holding all
+    /// four fields works too.
+    pub async fn apply_parameters(
+        &mut self,
+        ssm: &aws_sdk_ssm::Client,
+        names: &[String],
+    ) -> Result<(), LambdaInitError> {
+        for name in names {
+            let s = read_parameter(ssm, name).await?;
+            self.apply_secret(&s)?;
+        }
+        Ok(())
     }
 
     /// The secret's values win over the environment's; the phone number id is not secret, so
@@ -211,18 +229,30 @@ impl WhatsAppEnv {
     }
 }
 
-async fn read_secret(client: &aws_sdk_secretsmanager::Client, id: &str) -> Result<String, LambdaInitError> {
-    let out = client
-        .get_secret_value()
-        .secret_id(id)
+/// One SecureString parameter's value, decrypted (the AWS managed key `aws/ssm`).
+async fn read_parameter(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<String, LambdaInitError> {
+    let out = ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
         .send()
         .await
         .map_err(|e| {
-            LambdaInitError::Secret(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+            let missing = e.as_service_error().is_some_and(|e| e.is_parameter_not_found());
+            if missing {
+                LambdaInitError::Secret(format!(
+                    "parameter {name} does not exist: create it as a SecureString (README, Deploy step 2)"
+                ))
+            } else {
+                LambdaInitError::Secret(format!(
+                    "parameter {name}: {}",
+                    aws_sdk_ssm::error::DisplayErrorContext(e)
+                ))
+            }
         })?;
-    out.secret_string()
-        .map(str::to_string)
-        .ok_or_else(|| LambdaInitError::Secret("the secret has no string value".into()))
+    out.parameter
+        .and_then(|p| p.value)
+        .ok_or_else(|| LambdaInitError::Secret(format!("parameter {name} has no value")))
 }
 
 /// The webhook's settings from the environment and the secret, checked.
@@ -251,7 +281,7 @@ pub struct WebhookParts {
 pub async fn webhook_from_env() -> Result<WebhookParts, LambdaInitError> {
     let sdk = sdk_config_from_env().await;
     let clients = AwsClients::from_conf(&sdk);
-    let secrets = WhatsAppEnv::from_env(Some(&clients.secrets)).await?.webhook()?;
+    let secrets = WhatsAppEnv::from_env(Some(&clients.ssm)).await?.webhook()?;
     let queue = SqsQueue::new(&clients, &AwsNames::from_env())
         .await
         .map_err(|e| LambdaInitError::Aws(e.to_string()))?;
@@ -272,7 +302,7 @@ pub async fn ports_from_env() -> Result<Ports, LambdaInitError> {
     let parts = ports_parts(&clients, &names)
         .await
         .map_err(|e| LambdaInitError::Aws(e.to_string()))?;
-    let env = WhatsAppEnv::from_env(Some(&clients.secrets)).await?;
+    let env = WhatsAppEnv::from_env(Some(&clients.ssm)).await?;
     env.check_for_consumers()?;
     let ids = env.keyed_hash()?;
     let whatsapp = env.cloud_api()?;
