@@ -53,11 +53,7 @@ pub(crate) async fn to_report_delivered(desk: &Desk) -> (String, String) {
     .await
     .expect("evidence");
 
-    desk.wait_text(CITIZEN, "हैंडपंप की मरम्मत कर दी गई है").await;
-    let evidence = desk
-        .wait_for(CITIZEN, "evidence photo", |m| m.kind == "image")
-        .await;
-    assert_eq!(evidence.media.as_deref(), Some(jpeg("repaired").as_slice()));
+    // One message: the photo above the report, and the feedback buttons under it.
     let ask = desk
         .wait_for(CITIZEN, "feedback buttons", |m| {
             m.button_ids().contains(&format!("feedback:dissatisfied:{id}"))
@@ -67,6 +63,12 @@ pub(crate) async fn to_report_delivered(desk: &Desk) -> (String, String) {
         ask.text().contains("संतुष्ट / Satisfied") && ask.text().contains("असंतुष्ट / Unhappy"),
         "{}",
         ask.text()
+    );
+    assert!(ask.text().contains("हैंडपंप की मरम्मत कर दी गई है"), "{}", ask.text());
+    assert_eq!(
+        ask.media.as_deref(),
+        Some(jpeg("repaired").as_slice()),
+        "the evidence photo above it"
     );
     (id, ask.wamid)
 }

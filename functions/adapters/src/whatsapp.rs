@@ -311,12 +311,26 @@ pub fn message_body(to: &Phone, msg: &OutboundMessage, reply_to: Option<&str>) -
             }
             (kind.as_str(), Value::Object(m))
         }
-        OutboundMessage::Buttons { body, buttons } => {
+        OutboundMessage::Buttons {
+            body,
+            buttons,
+            header,
+        } => {
             let buttons: Vec<Value> = buttons
                 .iter()
                 .map(|b| json!({ "type": "reply", "reply": { "id": b.id, "title": b.title } }))
                 .collect();
-            let i = json!({ "type": "button", "body": { "text": body }, "action": { "buttons": buttons } });
+            let mut i =
+                json!({ "type": "button", "body": { "text": body }, "action": { "buttons": buttons } });
+            if let Some(h) = header {
+                let MediaSource::Uploaded { id } = &h.media else {
+                    return Err(permanent(
+                        "a buttons header's media must be uploaded first".into(),
+                    ));
+                };
+                let kind = h.kind.as_str();
+                i["header"] = json!({ "type": kind, kind: header_media(id, h) });
+            }
             ("interactive", i)
         }
         OutboundMessage::List { body, button, rows } => {
@@ -351,15 +365,9 @@ pub fn message_body(to: &Phone, msg: &OutboundMessage, reply_to: Option<&str>) -
                     return Err(permanent("template header media must be uploaded first".into()));
                 };
                 let kind = h.kind.as_str();
-                let mut media = json!({ "id": id });
-                if let Some(f) = h.filename.as_deref().filter(|f| !f.is_empty()) {
-                    if h.kind == MediaKind::Document {
-                        media["filename"] = json!(f);
-                    }
-                }
                 components.push(json!({
                     "type": "header",
-                    "parameters": [{ "type": kind, kind: media }],
+                    "parameters": [{ "type": kind, kind: header_media(id, h) }],
                 }));
             }
             if !params.is_empty() {
@@ -457,6 +465,17 @@ fn check_media_id(id: &str) -> Result<(), SendError> {
     } else {
         Err(permanent(format!("not a media id: {:?}", snippet(id.as_bytes()))))
     }
+}
+
+/// A header's media by its uploaded id; a document keeps its file name.
+fn header_media(id: &str, h: &shikayat_core::outbound::TemplateMedia) -> Value {
+    let mut media = json!({ "id": id });
+    if let Some(f) = h.filename.as_deref().filter(|f| !f.is_empty()) {
+        if h.kind == MediaKind::Document {
+            media["filename"] = json!(f);
+        }
+    }
+    media
 }
 
 fn permanent(detail: String) -> SendError {
@@ -568,8 +587,42 @@ mod tests {
     }
 
     #[test]
+    fn buttons_under_a_media_header() {
+        let msg = OutboundMessage::Buttons {
+            header: Some(shikayat_core::outbound::TemplateMedia {
+                kind: MediaKind::Image,
+                media: MediaSource::Uploaded { id: "77".into() },
+                mime_type: "image/jpeg".into(),
+                filename: None,
+            }),
+            body: "Report".into(),
+            buttons: vec![Button {
+                id: "FEEDBACK:SATISFIED:X".into(),
+                title: "Yes".into(),
+            }],
+        };
+        let body = message_body(&citizen(), &msg, None).expect("body");
+        assert_eq!(
+            body["interactive"]["header"],
+            json!({ "type": "image", "image": { "id": "77" } })
+        );
+        let stored = OutboundMessage::Buttons {
+            header: Some(shikayat_core::outbound::TemplateMedia {
+                kind: MediaKind::Image,
+                media: MediaSource::Stored { key: "k".into() },
+                mime_type: "image/jpeg".into(),
+                filename: None,
+            }),
+            body: "Report".into(),
+            buttons: Vec::new(),
+        };
+        assert!(message_body(&citizen(), &stored, None).is_err(), "upload first");
+    }
+
+    #[test]
     fn buttons_body() {
         let msg = OutboundMessage::Buttons {
+            header: None,
             body: "Satisfied?".into(),
             buttons: vec![
                 Button {

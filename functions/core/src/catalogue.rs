@@ -8,7 +8,8 @@ use crate::complaint::{Complaint, MediaItem, MediaKind, Report, Status, Timeline
 use crate::config::DistrictConfig;
 use crate::ids::ComplaintId;
 use crate::outbound::{
-    buttons, param, text, ListRow, MediaSource, OutboundMessage, Outgoing, Rendered, TemplateMedia,
+    buttons, buttons_under, param, text, ListRow, MediaSource, OutboundMessage, Outgoing, Rendered,
+    TemplateMedia,
 };
 use crate::templates::Template;
 
@@ -790,7 +791,10 @@ pub fn complaint_details(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
     }
 }
 
-/// The officer's report with every piece of evidence and the feedback buttons.
+/// The officer's report with every piece of evidence and the feedback buttons, in as few
+/// messages as WhatsApp allows: the buttons carry the first photo, video or document as their
+/// header and the report as their body; the rest of the evidence goes before them, and a report
+/// too long for a buttons body (1,024 characters) goes as its own text first.
 ///
 /// Outside the window the citizen can only get a template, and is never asked for feedback on
 /// evidence they cannot see: a report with no evidence goes as `report_to_citizen` with the
@@ -800,23 +804,39 @@ pub fn complaint_details(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
 pub fn report_to_citizen(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
     let report = c.report.clone().unwrap_or_default();
     let label = dept(cfg, &c.department);
-    let mut free_form = vec![text(clip(
-        &format!(
-            "शिकायत {} पर {label} की आख्या / Action-taken report on complaint {} from {label}:\n\n{}",
-            c.id, c.id, report.text
-        ),
-        4096,
-    ))];
-    free_form.extend(evidence(c, &report, 0));
     let ids = [
         Action::Satisfied(c.id.clone()).id(),
         Action::Dissatisfied(c.id.clone()).id(),
     ];
-    free_form.push(buttons(
-        format!(
-            "क्या आप शिकायत {} पर हुई कार्रवाई से संतुष्ट हैं? {} दिन में उत्तर न मिलने पर शिकायत बंद हो जाएगी।\n\nAre you satisfied with the action taken on complaint {}? Without an answer in {} days it will be closed.",
-            c.id, cfg.district.feedback_days, c.id, cfg.district.feedback_days
-        ),
+    let heading = format!(
+        "शिकायत {} पर {label} की आख्या / Action-taken report on complaint {} from {label}:\n\n{}",
+        c.id, c.id, report.text
+    );
+    let question = format!(
+        "क्या आप शिकायत {} पर हुई कार्रवाई से संतुष्ट हैं? {} दिन में उत्तर न मिलने पर शिकायत बंद हो जाएगी।\n\nAre you satisfied with the action taken on complaint {}? Without an answer in {} days it will be closed.",
+        c.id, cfg.district.feedback_days, c.id, cfg.district.feedback_days
+    );
+    let header = report
+        .media
+        .iter()
+        .position(|m| header_template(m.kind).is_some());
+    let together = format!("{heading}\n\n{question}");
+    let mut free_form = Vec::new();
+    let body = if together.chars().count() <= 1024 {
+        together
+    } else {
+        free_form.push(text(clip(&heading, 4096)));
+        question
+    };
+    free_form.extend(
+        evidence(c, &report, 0)
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != header)
+            .map(|(_, m)| m),
+    );
+    free_form.push(buttons_under(
+        header.map(|i| header_media(&report.media[i])),
+        body,
         &[(ids[0].clone(), SATISFIED), (ids[1].clone(), UNHAPPY)],
     ));
     let report_text = if report.text.trim().is_empty() {
@@ -853,18 +873,23 @@ pub fn report_to_citizen(c: &Complaint, cfg: &DistrictConfig) -> Rendered {
             vec![Action::View(c.id.clone()).id()],
         );
         if let (OutboundMessage::Template { header: h, .. }, Some(m)) = (&mut t, header) {
-            *h = Some(TemplateMedia {
-                kind: m.kind,
-                media: MediaSource::Stored { key: m.key.clone() },
-                mime_type: m.mime_type.clone(),
-                filename: m.filename.clone(),
-            });
+            *h = Some(header_media(m));
         }
         t
     };
     Rendered {
         free_form,
         template: Some(template),
+    }
+}
+
+/// A stored piece of evidence as a header (of the report's template or of its buttons).
+fn header_media(m: &MediaItem) -> TemplateMedia {
+    TemplateMedia {
+        kind: m.kind,
+        media: MediaSource::Stored { key: m.key.clone() },
+        mime_type: m.mime_type.clone(),
+        filename: m.filename.clone(),
     }
 }
 
@@ -1227,7 +1252,7 @@ mod tests {
     fn check_limits(o: &OutboundMessage) {
         match o {
             OutboundMessage::Text { body } => assert!(body.chars().count() <= 4096),
-            OutboundMessage::Buttons { body, buttons } => {
+            OutboundMessage::Buttons { body, buttons, .. } => {
                 assert!(body.chars().count() <= 1024 && (1..=3).contains(&buttons.len()));
                 for b in buttons {
                     assert!(b.title.chars().count() <= 20, "{}", b.title);
@@ -1372,7 +1397,27 @@ mod tests {
             ..Default::default()
         });
         let r = report_to_citizen(&c, &cfg);
-        assert_eq!(r.free_form.len(), 4);
+        // Two messages for a report and two photos: the second photo, then the buttons with
+        // the first photo above the report.
+        assert_eq!(r.free_form.len(), 2, "{:?}", r.free_form);
+        assert!(
+            matches!(&r.free_form[0].message, OutboundMessage::Media { media: MediaSource::Stored { key }, .. } if key == "k2")
+        );
+        assert!(
+            matches!(&r.free_form[1].message, OutboundMessage::Buttons { body, header: Some(TemplateMedia { media: MediaSource::Stored { key }, .. }), .. }
+                if key == "k1" && body.contains("पाइप बदला") && body.contains("Are you satisfied"))
+        );
+        // A report too long for a buttons body goes as its own text first.
+        c.report.as_mut().expect("report").text = "पाइप बदला। ".repeat(120);
+        let long = report_to_citizen(&c, &cfg);
+        assert_eq!(long.free_form.len(), 3);
+        assert!(
+            matches!(&long.free_form[0].message, OutboundMessage::Text { body } if body.contains("पाइप बदला"))
+        );
+        for o in &long.free_form {
+            check_limits(&o.message);
+        }
+        c.report.as_mut().expect("report").text = "पाइप बदला".into();
         // Outside the window: the first photo in the header, and "view report" rather than the
         // feedback buttons, which come only with the evidence.
         assert!(

@@ -42,6 +42,10 @@ pub enum OutboundMessage {
     Buttons {
         body: String,
         buttons: Vec<Button>,
+        /// An image, video or document above the body: the report's first piece of evidence,
+        /// so the report, its photo and the feedback buttons are one message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        header: Option<TemplateMedia>,
     },
     List {
         body: String,
@@ -78,7 +82,7 @@ impl OutboundMessage {
     }
 }
 
-/// The media of a template's IMAGE, VIDEO or DOCUMENT header.
+/// The media of a template's IMAGE, VIDEO or DOCUMENT header, or of reply buttons' header.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TemplateMedia {
     pub kind: MediaKind,
@@ -139,6 +143,15 @@ pub fn text(body: impl Into<String>) -> Outgoing {
 }
 
 pub fn buttons(body: impl Into<String>, b: &[(String, &str)]) -> Outgoing {
+    buttons_under(None, body, b)
+}
+
+/// Reply buttons with a media header (an image, video or document above the body).
+pub fn buttons_under(
+    header: Option<TemplateMedia>,
+    body: impl Into<String>,
+    b: &[(String, &str)],
+) -> Outgoing {
     OutboundMessage::Buttons {
         body: body.into(),
         buttons: b
@@ -148,6 +161,19 @@ pub fn buttons(body: impl Into<String>, b: &[(String, &str)]) -> Outgoing {
                 title: title.to_string(),
             })
             .collect(),
+        header,
     }
     .into()
+}
+
+impl OutboundMessage {
+    /// The media header of a template or of reply buttons, if any.
+    pub fn header_mut(&mut self) -> Option<&mut TemplateMedia> {
+        match self {
+            OutboundMessage::Template { header, .. } | OutboundMessage::Buttons { header, .. } => {
+                header.as_mut()
+            }
+            _ => None,
+        }
+    }
 }

@@ -171,13 +171,11 @@ async fn record_sent(p: &Ports, rec: &OutboundRecord) -> DeskResult<()> {
 /// A stored file (a media message, or a template's media header) is uploaded to WhatsApp first:
 /// Meta takes media by its own id, never by a public link to ours.
 async fn upload_if_stored(p: &Ports, msg: &OutboundMessage) -> DeskResult<OutboundMessage> {
-    if let OutboundMessage::Template { header: Some(h), .. } = msg {
+    let mut out = msg.clone();
+    if let Some(h) = out.header_mut() {
         if let MediaSource::Stored { key } = &h.media {
             let id = upload(p, key, &h.mime_type, h.filename.as_deref()).await?;
-            let mut out = msg.clone();
-            if let OutboundMessage::Template { header: Some(h), .. } = &mut out {
-                h.media = MediaSource::Uploaded { id };
-            }
+            h.media = MediaSource::Uploaded { id };
             return Ok(out);
         }
     }

@@ -123,6 +123,28 @@ impl GraphSim {
                 }
             }
         }
+        // Reply buttons' media header, by id: media the simulator knows, of the header's kind,
+        // shown above the body as the recipient sees it.
+        if kind == "interactive" {
+            let i = body.get("interactive").unwrap_or(&Value::Null);
+            let h = i.pointer("/header/type").and_then(Value::as_str).unwrap_or("");
+            if matches!(h, "image" | "video" | "document") {
+                let Some(id) = i.pointer(&format!("/header/{h}/id")).and_then(Value::as_str) else {
+                    return fail(GraphErr::invalid(format!(
+                        "Param interactive['header']['{h}']['id'] is required."
+                    )));
+                };
+                match st.media.get(id) {
+                    Some(item) if media_kind(&item.mime_type) == h => media = Some(item.bytes.clone()),
+                    Some(item) => return fail(media_mismatch(h, id, &item.mime_type)),
+                    None => {
+                        return fail(GraphErr::invalid(format!(
+                            "Param interactive['header']['{h}']['id'] is not a valid media id: {id}"
+                        )))
+                    }
+                }
+            }
+        }
         // A template must be an approved translation, sent with what its definition asks for.
         let mut rendered = None;
         if kind == "template" {

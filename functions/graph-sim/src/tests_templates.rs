@@ -402,6 +402,23 @@ async fn uploads_and_media_sends_keep_to_metas_types() {
     assert_eq!(post(&send, as_video).await.0, 200);
     assert_eq!(sim.sent().len(), 1);
 
+    // Reply buttons under a media header: the same rules for the header's id, and the
+    // recipient sees the media above the body.
+    let under = |kind: &str, id: &Value| {
+        json!({"messaging_product":"whatsapp","to":PHONE,"type":"interactive","interactive":{
+            "type":"button","header":{"type":kind, kind:{"id":id}},"body":{"text":"आख्या / report"},
+            "action":{"buttons":[{"type":"reply","reply":{"id":"feedback:satisfied:AMT-2026-000123","title":"संतुष्ट"}}]}}})
+    };
+    let (status, v) = post(&send, under("image", &video["id"])).await;
+    assert_eq!((status, code(&v)), (400, 131053), "{v}");
+    let (status, v) = post(&send, under("video", &json!("no-such-media"))).await;
+    assert_eq!((status, code(&v)), (400, 100), "{v}");
+    let (status, v) = post(&send, under("video", &video["id"])).await;
+    assert_eq!(status, 200, "{v}");
+    let sent = sim.sent();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].media.as_deref(), Some(b"....ftypmp42".as_slice()));
+
     // With no templates at all, every template send is 132001.
     let (status, v) = post(&send, template("shikayat_digest", "hi", vec![])).await;
     assert_eq!((status, code(&v)), (400, 132001), "{v}");

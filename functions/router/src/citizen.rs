@@ -294,14 +294,38 @@ async fn feedback(ctx: &mut Ctx<'_>, id: &ComplaintId, satisfied: bool) -> Resul
     if matches!(&ctx.conv.pending, Some(Pending::DissatisfactionReason { .. })) {
         ctx.conv.pending = None;
     }
-    match transition(ctx.p, id, actor, |_| event.clone()).await {
-        Ok(_) => {}
-        Err(e) if e.is_refusal() => {
-            // Not theirs, or already answered: tell them where it stands instead.
-            return status(ctx, Some(id.clone())).await;
+    let mut tries = 0;
+    loop {
+        match transition(ctx.p, id, actor.clone(), |_| event.clone()).await {
+            Ok(_) => break,
+            Err(e) if e.is_refusal() => {
+                // The buttons reach the citizen a moment before the notifier records the
+                // delivery: a tap in that moment is early, not wrong. Once more after a second,
+                // then the event goes back on its queue and comes again.
+                let still_sending = ctx
+                    .p
+                    .complaints
+                    .get(id)
+                    .await?
+                    .is_some_and(|c| c.status == Status::Reported && c.complainant == ctx.who);
+                if still_sending {
+                    tries += 1;
+                    if tries == 1 {
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
+                    return Err(RouterError::Desk(DeskError::Port(
+                        shikayat_core::ports::PortError::Transient(format!(
+                            "feedback on {id} before its report's delivery was recorded"
+                        )),
+                    )));
+                }
+                // Not theirs, or already answered: tell them where it stands instead.
+                return status(ctx, Some(id.clone())).await;
+            }
+            Err(e) => return Err(e),
         }
-        Err(e) => return Err(e),
-    };
+    }
     if satisfied {
         return Ok(());
     }
