@@ -168,6 +168,8 @@ conformance!(
     registers_and_lists,
     department_open_and_closed_registers,
     open_action_due_reads_only_open_complaints_with_something_scheduled,
+    every_list_returns_whole_complaints,
+    long_lists_come_back_whole,
     outbound_by_wamid_and_part,
     status_only_moves_forward,
     done_keys_dedupe,
@@ -469,6 +471,14 @@ async fn department_open_and_closed_registers(a: &Adapters) {
     assert!(s.open_by_department("health").await.expect("none").is_empty());
     assert_eq!(
         ids(s
+            .by_department("water", at(0), at(2 * 3600))
+            .await
+            .expect("register")),
+        ["000002", "000003", "000004", "000008"],
+        "the register holds what was created in it, open or closed since, whenever closed"
+    );
+    assert_eq!(
+        ids(s
             .closed_by_department("water", at(24 * 3600), at(48 * 3600))
             .await
             .expect("closed")),
@@ -493,6 +503,14 @@ async fn department_open_and_closed_registers(a: &Adapters) {
     assert_eq!(
         ids(s.open_by_department("water").await.expect("open")),
         ["000002"]
+    );
+    assert_eq!(
+        ids(s
+            .by_department("water", at(2 * 3600), at(3 * 3600))
+            .await
+            .expect("register")),
+        ["000001"],
+        "closing leaves it in the register of when it was created"
     );
     assert_eq!(
         ids(s
@@ -546,6 +564,119 @@ async fn open_action_due_reads_only_open_complaints_with_something_scheduled(a: 
     c.next_action_at = None;
     s.update(&mut c, &[]).await.expect("update");
     assert!(s.open_action_due(at(50), 10).await.expect("due").is_empty());
+}
+
+/// The DynamoDB indexes hold keys only: every list must still return the stored complaint, whole.
+async fn every_list_returns_whole_complaints(a: &Adapters) {
+    let s = &a.complaints;
+    let citizen = Phone::new("919800000001");
+    let officer = Phone::new("919000000001");
+    let mut c = complaint(1, citizen.as_str(), at(0));
+    c.complainant_name = Some("सीता".into());
+    c.text = "हैंडपंप खराब है, तीन दिन से पानी नहीं".into();
+    c.location = Some(shikayat_core::complaint::Location {
+        latitude: 23.18,
+        longitude: 77.41,
+        name: Some("वार्ड 12".into()),
+        address: None,
+    });
+    c.wamids = vec!["wamid.one".into(), "wamid.two".into()];
+    c.status = Status::Forwarded;
+    c.department = Some("water".into());
+    c.officer = Some(officer.clone());
+    c.forwarded_at = Some(at(60));
+    c.due_at = Some(at(3600));
+    c.next_action_at = Some(at(600));
+    c.reminders_sent = vec![0];
+    s.create(&mut c, &[entry(at(0), "registered")])
+        .await
+        .expect("create");
+    let mut u = complaint(2, citizen.as_str(), at(10));
+    u.text = "सड़क पर गड्ढा".into();
+    s.create(&mut u, &[]).await.expect("create");
+    let stored = s.get(&c.id).await.expect("get").expect("stored");
+    let stored_u = s.get(&u.id).await.expect("get").expect("stored");
+    assert_eq!(stored, c);
+    let lists = [
+        ("by_complainant", s.by_complainant(&citizen).await.expect("mine")),
+        (
+            "open_by_officer",
+            s.open_by_officer(&officer).await.expect("pending"),
+        ),
+        (
+            "by_department",
+            s.by_department("water", at(0), at(60)).await.expect("register"),
+        ),
+        (
+            "open_by_department",
+            s.open_by_department("water").await.expect("open"),
+        ),
+        (
+            "open_due_before",
+            s.open_due_before(at(7200), 10).await.expect("due"),
+        ),
+        (
+            "open_action_due",
+            s.open_action_due(at(600), 10).await.expect("action"),
+        ),
+        ("unassigned", s.unassigned().await.expect("unassigned")),
+    ];
+    for (name, v) in lists {
+        let want = if name == "unassigned" { &stored_u } else { &stored };
+        let got = v
+            .iter()
+            .find(|x| x.id == want.id)
+            .unwrap_or_else(|| panic!("{name}: missing"));
+        assert_eq!(got, want, "{name}");
+    }
+    // Closed: out of every open list, in the closed register, still whole.
+    let mut closed = stored.clone();
+    closed.status = Status::Closed;
+    closed.closed_at = Some(at(1800));
+    closed.next_action_at = None;
+    s.update(&mut closed, &[entry(at(1800), "closed")])
+        .await
+        .expect("close");
+    assert!(s.open_by_officer(&officer).await.expect("pending").is_empty());
+    assert!(s.open_by_department("water").await.expect("open").is_empty());
+    assert!(s.open_due_before(at(7200), 10).await.expect("due").is_empty());
+    assert!(s.open_action_due(at(7200), 10).await.expect("action").is_empty());
+    assert_eq!(
+        s.closed_by_department("water", at(0), at(3600))
+            .await
+            .expect("closed"),
+        [closed.clone()]
+    );
+    assert_eq!(
+        s.by_department("water", at(0), at(60)).await.expect("register"),
+        [closed]
+    );
+}
+
+/// More than one `BatchGetItem` (100 keys) of complaints, in order, each whole.
+async fn long_lists_come_back_whole(a: &Adapters) {
+    let s = &a.complaints;
+    let citizen = "919800000009";
+    let mut want = Vec::new();
+    for i in 1..=105u64 {
+        let mut c = complaint(i, citizen, at(i as i64 * 60));
+        c.text = format!("शिकायत {i}");
+        c.department = Some("roads".into());
+        c.status = Status::Forwarded;
+        c.next_action_at = Some(at(i as i64));
+        s.create(&mut c, &[]).await.expect("create");
+        want.push(c);
+    }
+    let mine = s.by_complainant(&Phone::new(citizen)).await.expect("mine");
+    let mut newest_first = want.clone();
+    newest_first.reverse();
+    assert_eq!(mine, newest_first);
+    assert_eq!(s.open_by_department("roads").await.expect("open"), want);
+    assert_eq!(
+        s.open_action_due(at(1000), 103).await.expect("action"),
+        want[..103],
+        "earliest first across the shards, cut at the limit"
+    );
 }
 
 // ---- MessageLog ----

@@ -119,6 +119,27 @@ pub fn plan(c: &Complaint, chain: &[Phone], policy: &Policy, now: DateTime<Utc>)
     }
 }
 
+/// When the escalator must first look at a complaint whose `next_action_at` a transition left
+/// unset: one that starts a clock (forwarded: reminders, then the deadline; report delivered:
+/// auto-close) leaves it to the policy, and the write storing it sets this. `now` if something
+/// is due already, `None` if nothing is scheduled (closed, waiting for a person, or the last
+/// escalation has gone — which the escalator itself records as `None`).
+///
+/// The chain above the officer is not needed: it only counts the levels after the first
+/// escalation, and where a clock starts none has gone yet; where the escalator cleared the
+/// schedule after the top level, no chain gives more.
+pub fn first_action(c: &Complaint, policy: &Policy, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if !c.status.is_open() {
+        return None;
+    }
+    let p = plan(c, &[], policy, now);
+    if p.due.is_empty() {
+        p.next_action_at
+    } else {
+        Some(now)
+    }
+}
+
 /// The deadline of a complaint forwarded at `now` to a department with `sla`; a reopened
 /// complaint gets the policy's shorter one.
 pub fn deadline(
@@ -209,10 +230,11 @@ mod tests {
     #[test]
     fn forwarding_asks_for_a_schedule_and_the_first_reminder_is_next() {
         let c = forwarded();
+        assert_eq!(c.next_action_at, None, "the lifecycle leaves it to the policy");
         assert_eq!(
-            c.next_action_at,
-            Some(t0()),
-            "the lifecycle asks the escalator to look"
+            first_action(&c, &policy(), t0()),
+            Some(at(24 * H)),
+            "the first reminder, never `now`"
         );
         let p = plan(&c, &chain(), &policy(), t0());
         assert!(p.due.is_empty());
@@ -367,7 +389,12 @@ mod tests {
         )
         .expect("reassign");
         assert_eq!((c.breach_level, c.reminders_sent.len()), (0, 0));
-        assert_eq!(c.next_action_at, Some(at(101 * H)));
+        assert_eq!(c.next_action_at, None);
+        assert_eq!(
+            first_action(&c, &policy(), at(101 * H)),
+            Some(at(152 * H)),
+            "two days before the new deadline"
+        );
         assert_eq!(
             run(&mut c, at(160 * H)),
             [Due::Reminder {
@@ -413,7 +440,12 @@ mod tests {
     #[test]
     fn no_feedback_auto_closes_once_after_the_period() {
         let mut c = delivered();
-        assert_eq!(c.next_action_at, Some(at(2 * H)));
+        assert_eq!(c.next_action_at, None);
+        assert_eq!(
+            first_action(&c, &policy(), at(2 * H)),
+            Some(at(2 * H + 7 * 24 * H)),
+            "the end of the feedback period"
+        );
         assert!(run(&mut c, at(3 * H)).is_empty());
         assert_eq!(c.next_action_at, Some(at(2 * H + 7 * 24 * H)));
         assert_eq!(run(&mut c, at(2 * H + 7 * 24 * H)), [Due::AutoClose]);
@@ -448,6 +480,22 @@ mod tests {
             (0, None),
             "reopened waits for a forward"
         );
+    }
+
+    #[test]
+    fn first_action_is_now_when_something_is_due_and_none_after_the_top() {
+        let c = forwarded();
+        assert_eq!(
+            first_action(&c, &policy(), at(80 * H)),
+            Some(at(80 * H)),
+            "past the deadline already: the escalator looks at once"
+        );
+        let mut c = forwarded();
+        run(&mut c, at(1000 * H));
+        assert_eq!((c.breach_level, c.next_action_at), (levels(&chain()), None));
+        assert_eq!(first_action(&c, &policy(), at(1001 * H)), None);
+        c.status = Status::Closed;
+        assert_eq!(first_action(&c, &policy(), at(1001 * H)), None);
     }
 
     #[test]

@@ -231,10 +231,11 @@ pub fn apply(
             c.forwarded_at = Some(now);
             c.accepted_at = None;
             c.due_at = Some(due_at);
-            // A new deadline: its reminders and escalations start again, scheduled by the escalator.
+            // A new deadline: its reminders and escalations start again. When the first falls due
+            // is the policy's (`escalation::first_action`), set with the write that stores this.
             c.reminders_sent.clear();
             c.breach_level = 0;
-            c.next_action_at = Some(now);
+            c.next_action_at = None;
         }
         Event::Unassigned { reason } => {
             require(is_desk(&actor), "only the desk marks a complaint unassigned")?;
@@ -344,8 +345,9 @@ pub fn apply(
             if !more {
                 c.status = ReportDelivered;
                 c.delivered_at = Some(now);
-                // The feedback period starts: the escalator schedules auto-close.
-                c.next_action_at = Some(now);
+                // The feedback period starts: auto-close falls due at its end, a time the policy
+                // gives (`escalation::first_action`), set with the write that stores this.
+                c.next_action_at = None;
             }
         }
         Event::Satisfied => {

@@ -62,7 +62,8 @@ pub trait ComplaintStore: Send + Sync {
     ) -> PortResult<Vec<Complaint>>;
     /// Open complaints of the department, oldest first (the digest's pending, overdue and
     /// dissatisfied counts). Served by an index holding only open complaints (SQLite: a partial
-    /// index on `department`; DynamoDB: a sparse GSI on `open_department`, set only while open).
+    /// index on `department`; DynamoDB: the `open#` range of the department's partition of an
+    /// index whose sort key says open or closed).
     async fn open_by_department(&self, department: &str) -> PortResult<Vec<Complaint>>;
     /// Complaints of the department closed or rejected in [from, to), by `closed_at` (the
     /// digest's closed-today count). Served by an index on (department, closed_at).
@@ -78,10 +79,10 @@ pub trait ComplaintStore: Send + Sync {
     async fn open_due_before(&self, before: DateTime<Utc>, limit: usize) -> PortResult<Vec<Complaint>>;
     /// The escalator's work list: open complaints whose `next_action_at` is set and at or before
     /// `before`, earliest first, at most `limit`. Served by a sparse index holding only open
-    /// complaints with `next_action_at` set (SQLite: a partial index; DynamoDB: a sparse GSI with
-    /// a fixed or sharded partition attribute, e.g. `action_shard`, and sort key `next_action_at`,
-    /// both attributes removed when nothing is scheduled or the complaint closes, queried with
-    /// `next_action_at <= before` per shard), so its cost follows the number due, never the
+    /// complaints with `next_action_at` set (SQLite: a partial index; DynamoDB: a sparse GSI of
+    /// open complaints with a sharded partition attribute, `open_shard`, and sort key
+    /// `<next_action_at>#<id>` (`~#<id>` with nothing scheduled), removed when the complaint
+    /// closes, queried up to `before` per shard), so its cost follows the number due, never the
     /// number stored. The escalator moves
     /// `next_action_at` on (or clears it) with each conditional write, which takes a complaint
     /// out of the window; the same complaint may be returned again only if that write failed.

@@ -13,6 +13,7 @@ use shikayat_core::catalogue::history;
 use shikayat_core::command::{Command, Envelope, OutboxItem, QueueName};
 use shikayat_core::complaint::{Actor, Complaint, TimelineEntry};
 use shikayat_core::config::Role;
+use shikayat_core::escalation;
 use shikayat_core::lifecycle::Event;
 use shikayat_core::ports::{PortError, Ports};
 use shikayat_core::rules::{decide, Effect, Recipient};
@@ -77,6 +78,11 @@ pub async fn commit(
     timeline: &[TimelineEntry],
     effects: Vec<Effect>,
 ) -> DeskResult<Complaint> {
+    if c.next_action_at.is_none() && c.status.is_open() {
+        // A clock started (forwarded, report delivered): the escalator's first look, from the
+        // policy, in this same write — never a placeholder it must rewrite.
+        c.next_action_at = escalation::first_action(&c, &p.config.policy()?, p.clock.now());
+    }
     c.outbox = resolve(p, &c, timeline, effects, c.version + 1).await?;
     p.complaints.update(&mut c, timeline).await?;
     sent(p, &mut c).await?;

@@ -10,7 +10,7 @@
 //! - `templates push` / `templates check`: the WhatsApp templates in config/templates against the
 //!   WABA's templates at Meta (Graph API, not AWS).
 //!
-//! Every read goes through a key or an index (`by-department`, `open-by-due`); nothing scans.
+//! Every read goes through a key or an index (`department-state`, `open-next`); nothing scans.
 
 // The crate root is src/admin.rs, so its modules are named by path.
 #[path = "admin/args.rs"]

@@ -56,71 +56,111 @@ pub async fn provision_with(
     for t in tables(names) {
         wait_active(&clients.dynamo, &t.name).await?;
     }
-    enable_ttl(&clients.dynamo, &names.messages(), "expires_at").await?;
+    for t in tables(names) {
+        if let Some(attr) = t.ttl {
+            enable_ttl(&clients.dynamo, &t.name, attr).await?;
+        }
+    }
     for q in QueueName::ALL {
         create_queue_pair(&clients.sqs, names, q, opts).await?;
     }
     create_bucket(&clients.s3, names.media_bucket()).await
 }
 
-/// A table: hash key, optional range key, and GSIs (name, hash, optional range). Every key
-/// attribute is a string.
+/// What an index copies of an item besides the keys.
+#[derive(Clone, Copy)]
+enum Proj {
+    /// The whole item (the directory: small items, read whole).
+    All,
+    /// The table's and the index's keys only.
+    Keys,
+    /// The keys and these attributes.
+    Include(&'static [&'static str]),
+}
+
+/// A table: hash key, optional range key, GSIs (name, hash, optional range, projection), and
+/// the TTL attribute if its items expire. Every key attribute is a string.
 struct TableSpec {
     name: String,
     hash: &'static str,
     range: Option<&'static str>,
-    indexes: Vec<(&'static str, &'static str, Option<&'static str>)>,
+    indexes: Vec<(&'static str, &'static str, Option<&'static str>, Proj)>,
+    ttl: Option<&'static str>,
 }
 
 fn tables(names: &AwsNames) -> Vec<TableSpec> {
     vec![
+        // The register: kept for ever. Its indexes hold keys, readers fetch by key (complaints.rs).
         TableSpec {
             name: names.complaints(),
             hash: "id",
             range: None,
             indexes: vec![
-                (index::BY_DEPARTMENT, "department", Some("created_at")),
-                (index::BY_OFFICER, "open_officer", Some("officer_due")),
-                (index::BY_COMPLAINANT, "complainant", Some("created_at")),
-                (index::OPEN_BY_DUE, "open_shard", Some("due_at")),
-                (index::OPEN_BY_ACTION, "action_shard", Some("next_action_at")),
-                (index::UNASSIGNED, "unassigned_shard", Some("created_at")),
-                (index::OPEN_BY_DEPARTMENT, "open_department", Some("created_at")),
-                (index::CLOSED_BY_DEPARTMENT, "department", Some("closed_at")),
+                (index::COMPLAINANT, "complainant", Some("created_at"), Proj::Keys),
+                (
+                    index::OFFICER_OPEN,
+                    "open_officer",
+                    Some("officer_due"),
+                    Proj::Keys,
+                ),
+                (
+                    index::DEPARTMENT_STATE,
+                    "dept",
+                    Some("dept_state"),
+                    Proj::Include(&["created_at"]),
+                ),
+                (
+                    index::OPEN_NEXT,
+                    "open_shard",
+                    Some("open_next"),
+                    Proj::Include(&["due_at"]),
+                ),
             ],
+            ttl: None,
         },
         TableSpec {
             name: names.complaint_events(),
             hash: "id",
             range: Some("at_seq"),
             indexes: vec![],
+            ttl: None,
         },
         TableSpec {
             name: names.messages(),
             hash: "wamid",
             range: None,
             indexes: vec![],
+            ttl: Some("expires_at"),
         },
+        // Conversation state and pacing slots: transient (conversations.rs).
         TableSpec {
             name: names.conversations(),
             hash: "phone",
             range: None,
             indexes: vec![],
+            ttl: Some("expires_at"),
         },
         TableSpec {
             name: names.directory(),
             hash: "phone",
             range: Some("entry"),
             indexes: vec![
-                (index::DIRECTORY_BY_DEPARTMENT, "department", Some("rank")),
-                (index::DIRECTORY_BY_ROLE, "role", Some("rank")),
+                (
+                    index::DIRECTORY_BY_DEPARTMENT,
+                    "department",
+                    Some("rank"),
+                    Proj::All,
+                ),
+                (index::DIRECTORY_BY_ROLE, "role", Some("rank"), Proj::All),
             ],
+            ttl: None,
         },
         TableSpec {
             name: names.settings(),
             hash: "name",
             range: None,
             indexes: vec![],
+            ttl: None,
         },
     ]
 }
@@ -144,7 +184,7 @@ fn keys(hash: &str, range: Option<&str>) -> Result<Vec<KeySchemaElement>, AwsErr
 async fn create_table(client: &aws_sdk_dynamodb::Client, t: &TableSpec) -> Result<(), AwsError> {
     let mut attrs: Vec<&str> = vec![t.hash];
     attrs.extend(t.range);
-    for (_, h, r) in &t.indexes {
+    for (_, h, r, _) in &t.indexes {
         attrs.push(h);
         attrs.extend(*r);
     }
@@ -173,13 +213,19 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, t: &TableSpec) -> Resul
                 .map_err(|e| AwsError::new("attribute definition", e))?,
         );
     }
-    for (name, h, r) in &t.indexes {
+    for (name, h, r, proj) in &t.indexes {
+        let projection = match proj {
+            Proj::All => Projection::builder().projection_type(ProjectionType::All),
+            Proj::Keys => Projection::builder().projection_type(ProjectionType::KeysOnly),
+            Proj::Include(attrs) => Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(attrs.iter().map(|a| a.to_string()).collect())),
+        };
         req = req.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(*name)
                 .set_key_schema(Some(keys(h, *r)?))
-                // Readers decode `doc`, so the index carries whole items.
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(projection.build())
                 .build()
                 .map_err(|e| AwsError::new("index", e))?,
         );

@@ -1,5 +1,6 @@
 //! `timeline` (one complaint, by key: the complaint and its complaint-events items) and `overdue`
-//! (the `open-by-due` index: open complaints by deadline, only those already past it). Phone
+//! (`open_due_before`: open complaints by deadline, only those already past it; on DynamoDB the
+//! `open-next` index filtered on its projected `due_at`). Phone
 //! numbers of complainants are masked, as in the logs; officials' are shown.
 
 use anyhow::{bail, Context};
@@ -112,7 +113,7 @@ pub async fn overdue(
     let due = store
         .open_due_before(now, limit)
         .await
-        .map_err(|e| anyhow::anyhow!("reading the open-by-due index: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("reading the open complaints past their deadline: {e}"))?;
     let truncated = due.len() >= limit;
     let late: Vec<&Complaint> = due
         .iter()

@@ -1,6 +1,12 @@
 //! `Conversations` on the conversations table (key `phone`), written conditionally on `version`.
 //! Besides `doc`, the item shows what an administrator would look for: the 24-hour window's
 //! start, the open drafts and the question we are waiting on.
+//!
+//! Both kinds of item are transient and carry `expires_at` (epoch seconds), the table's TTL
+//! attribute: a conversation `CONVERSATION_TTL_DAYS` after it was last written (a citizen who
+//! comes back later starts afresh; their complaints are in the register), a pacing slot a day
+//! after its slot time. DynamoDB deletes expired items within days, not at once; until then
+//! they read as they were, which is harmless (each write moves the expiry on).
 
 use async_trait::async_trait;
 use shikayat_core::conversation::{Conversation, Pending};
@@ -9,6 +15,16 @@ use shikayat_core::ports::{Conversations, PortError, PortResult};
 
 use super::{doc, get_n, n, put_opt, s, to_json, ts, DynamoStore, Item};
 use crate::aws::error::{code, port_err};
+
+/// How long a conversation nobody writes to is kept: its drafts settle in minutes, its questions
+/// are answered in days and the 24-hour window is a day; half a year is far beyond all of them.
+pub const CONVERSATION_TTL_DAYS: i64 = 180;
+/// How long a pacing slot is kept after its time: a day is far beyond any pair-rate wait.
+const PACING_TTL_DAYS: i64 = 1;
+
+fn expires_at(from: chrono::DateTime<chrono::Utc>, days: i64) -> String {
+    (from + chrono::Duration::days(days)).timestamp().to_string()
+}
 
 fn question(p: &Pending) -> &'static str {
     match p {
@@ -71,6 +87,10 @@ impl Conversations for DynamoStore {
             c.pending.as_ref().map(|p| question(p).to_string()),
         );
         item.insert("doc".into(), s(to_json(&stored, "conversation")?));
+        item.insert(
+            "expires_at".into(),
+            n(expires_at(chrono::Utc::now(), CONVERSATION_TTL_DAYS)),
+        );
         let mut req = self
             .client
             .put_item()
@@ -128,8 +148,9 @@ impl Conversations for DynamoStore {
                 .update_item()
                 .table_name(self.names.conversations())
                 .key("phone", s(&key))
-                .update_expression("SET tat_ms = :next")
-                .expression_attribute_values(":next", n(next.timestamp_millis()));
+                .update_expression("SET tat_ms = :next, expires_at = :expires")
+                .expression_attribute_values(":next", n(next.timestamp_millis()))
+                .expression_attribute_values(":expires", n(expires_at(next, PACING_TTL_DAYS)));
             req = match stored {
                 None => req.condition_expression("attribute_not_exists(tat_ms)"),
                 Some(old) => req

@@ -28,14 +28,15 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// Index names, shared with `provision`.
 pub(crate) mod index {
-    pub const BY_DEPARTMENT: &str = "by-department";
-    pub const BY_OFFICER: &str = "by-officer";
-    pub const BY_COMPLAINANT: &str = "by-complainant";
-    pub const OPEN_BY_DUE: &str = "open-by-due";
-    pub const OPEN_BY_ACTION: &str = "open-by-action";
-    pub const UNASSIGNED: &str = "unassigned";
-    pub const OPEN_BY_DEPARTMENT: &str = "open-by-department";
-    pub const CLOSED_BY_DEPARTMENT: &str = "closed-by-department";
+    /// Complaints: the complainant's, newest first (keys only).
+    pub const COMPLAINANT: &str = "complainant";
+    /// Complaints: an officer's open ones by deadline (keys only).
+    pub const OFFICER_OPEN: &str = "officer-open";
+    /// Complaints: a department's open ones by creation, closed ones by closing (keys and
+    /// `created_at`).
+    pub const DEPARTMENT_STATE: &str = "department-state";
+    /// Complaints: the open ones by next action, sharded (keys and `due_at`).
+    pub const OPEN_NEXT: &str = "open-next";
     /// Directory: department memberships, in config order.
     pub const DIRECTORY_BY_DEPARTMENT: &str = "by-department";
     /// Directory: people by role, in config order.
