@@ -52,6 +52,9 @@ impl QueueConsumer for SqliteQueue {
     async fn dead_letters(&self, queue: QueueName) -> PortResult<Vec<String>> {
         SqliteQueue::dead_letters(self, queue).await
     }
+    async fn wait(&self, queue: QueueName, max: Duration) {
+        SqliteQueue::wait(self, queue, max).await
+    }
 }
 
 /// SQS's FIFO deduplication interval.
@@ -172,6 +175,10 @@ impl SqliteQueue {
                 .map_err(db_err)
             })
             .await?;
+        if is_fifo(d.queue) {
+            // The group's next message, if any, is deliverable now.
+            self.sent[slot(d.queue)].notify_one();
+        }
         if deleted == 0 {
             tracing::debug!(
                 queue = d.queue.as_str(),
@@ -228,8 +235,10 @@ impl SqliteQueue {
             .await
     }
 
-    /// Waits until something is sent to `queue` or `max` passes: lets a polling consumer react
-    /// at once without spinning. (Delayed messages and expired visibility need the timeout.)
+    /// Waits until something is sent to `queue` (or, on the FIFO queue, a group's head is acked
+    /// or released) or `max` passes: lets a polling consumer react at once without spinning.
+    /// One waiter per queue: a wake-up that finds nobody waiting is kept for the next `wait`.
+    /// (Delayed messages and expired visibility need the timeout.)
     pub async fn wait(&self, queue: QueueName, max: Duration) {
         let _ = tokio::time::timeout(max, self.sent[slot(queue)].notified()).await;
     }
