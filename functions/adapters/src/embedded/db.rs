@@ -4,6 +4,7 @@
 //! in DynamoDB: plain column names, ISO-8601 times, the whole record as JSON in `doc`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -174,10 +175,28 @@ fn migrate(conn: &Connection) -> PortResult<()> {
 /// may block for up to the busy timeout (another process, e.g. an admin loader, holding the write
 /// lock) and every commit waits on fsync, which must not stall the async workers that also serve
 /// the webhook. The mutex is only ever taken on the blocking thread, never held across `.await`.
+///
+/// Durability comes in two modes. `open`: `synchronous=FULL`, every commit is flushed to disk
+/// before it returns. `open_group_commit`: `synchronous=NORMAL` (a commit survives a process
+/// crash at once, a power cut only once flushed) and [`Db::sync`] as the barrier, one flush for
+/// everyone waiting: the adapters call it where something is promised to the outside world
+/// (the inbound enqueue behind the webhook's 200, a sent message's record) and the runner before
+/// every send to WhatsApp. WAL is a log, so a power cut keeps a prefix of the commits and loses
+/// nothing committed before the last barrier.
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    group: Option<Arc<GroupCommit>>,
+}
+
+/// The barrier's bookkeeping: tickets taken by callers of `sync`, and the highest ticket a
+/// finished flush covers. A flush covers every ticket taken before it started, so one fsync
+/// serves all the callers queued behind the one running.
+struct GroupCommit {
+    wal: PathBuf,
+    asked: AtomicU64,
+    synced: tokio::sync::Mutex<u64>,
 }
 
 impl std::fmt::Debug for Db {
@@ -189,8 +208,19 @@ impl std::fmt::Debug for Db {
 impl Db {
     pub const FILE_NAME: &'static str = "shikayat.sqlite";
 
-    /// Opens (creating if needed) `<data_dir>/shikayat.sqlite` and its schema.
+    /// Opens (creating if needed) `<data_dir>/shikayat.sqlite` and its schema; every commit is
+    /// on disk when it returns (`synchronous=FULL`), and `sync` has nothing to do.
     pub fn open(data_dir: &Path) -> PortResult<Db> {
+        Self::open_with(data_dir, false)
+    }
+
+    /// The same with group commit: commits are flushed by [`Db::sync`], shared by all its
+    /// callers, instead of one fsync each (see the type's docs).
+    pub fn open_group_commit(data_dir: &Path) -> PortResult<Db> {
+        Self::open_with(data_dir, true)
+    }
+
+    fn open_with(data_dir: &Path, group_commit: bool) -> PortResult<Db> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| PortError::Permanent(format!("create {}: {e}", data_dir.display())))?;
         let path = data_dir.join(Self::FILE_NAME);
@@ -206,9 +236,12 @@ impl Db {
                 path.display()
             )));
         }
-        // FULL, not NORMAL: the webhook answers Meta 200 only after the enqueue commits, so a
-        // committed row must survive a power cut, not just a process crash.
-        conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
+        // The webhook answers Meta 200 only after the enqueue commits, so a committed row must
+        // survive a power cut, not just a process crash: FULL, or NORMAL with `sync` as the
+        // barrier before the answer.
+        let synchronous = if group_commit { "NORMAL" } else { "FULL" };
+        conn.pragma_update(None, "synchronous", synchronous)
+            .map_err(db_err)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
         migrate(&conn)?;
@@ -223,10 +256,50 @@ impl Db {
         }
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(db_err)?;
+        let group = if group_commit {
+            // The WAL file exists now (the schema write made it): its directory entry is made
+            // durable once, its contents by every `sync`.
+            std::fs::File::open(data_dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| PortError::Transient(format!("sync {}: {e}", data_dir.display())))?;
+            let mut wal = path.clone().into_os_string();
+            wal.push("-wal");
+            Some(Arc::new(GroupCommit {
+                wal: PathBuf::from(wal),
+                asked: AtomicU64::new(0),
+                synced: tokio::sync::Mutex::new(0),
+            }))
+        } else {
+            None
+        };
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
             path,
+            group,
         })
+    }
+
+    /// Everything committed before this call is on disk when it returns. With `open` that is
+    /// every commit already; with `open_group_commit` it flushes the WAL, once for all the
+    /// callers waiting (group commit).
+    pub async fn sync(&self) -> PortResult<()> {
+        let Some(g) = &self.group else {
+            return Ok(());
+        };
+        let ticket = g.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut synced = g.synced.lock().await;
+        if *synced >= ticket {
+            return Ok(()); // a flush that started after our commit has finished
+        }
+        // Every ticket taken so far belongs to a caller whose commit came before it.
+        let covers = g.asked.load(Ordering::SeqCst);
+        let (wal, db) = (g.wal.clone(), self.path.clone());
+        tokio::task::spawn_blocking(move || flush(&wal, &db))
+            .await
+            .map_err(|e| join_err("sync", e))?
+            .map_err(|e| PortError::Transient(format!("sync {}: {e}", db_name(&self.path))))?;
+        *synced = covers;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -259,6 +332,22 @@ impl Db {
             Err(poisoned) => poisoned.into_inner(),
         }
     }
+}
+
+/// fsync of the WAL, where every commit since the last checkpoint is (a checkpoint flushes the
+/// database file itself before the WAL is reused); without a WAL file, the database file.
+fn flush(wal: &Path, db: &Path) -> std::io::Result<()> {
+    match std::fs::File::open(wal) {
+        Ok(f) => f.sync_data(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::File::open(db)?.sync_data(),
+        Err(e) => Err(e),
+    }
+}
+
+fn db_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Busy/locked (another writer) and a full disk can succeed later; anything else will not.
@@ -356,6 +445,32 @@ mod tests {
             Ok(())
         })
         .expect("migrated");
+    }
+
+    #[tokio::test]
+    async fn group_commit_runs_normal_and_sync_flushes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open_group_commit(dir.path()).expect("open");
+        let sync: i64 = db
+            .call(|c| {
+                c.query_row("PRAGMA synchronous", [], |r| r.get(0))
+                    .map_err(db_err)
+            })
+            .await
+            .expect("pragma");
+        assert_eq!(sync, 1, "NORMAL");
+        db.call(|c| {
+            c.execute("INSERT INTO done_keys (key, at) VALUES ('k', 'now')", [])
+                .map_err(db_err)
+        })
+        .await
+        .expect("write");
+        let (a, b) = tokio::join!(db.sync(), db.sync());
+        a.expect("sync");
+        b.expect("sync");
+        let other = tempfile::tempdir().expect("tempdir");
+        let full = Db::open(other.path()).expect("open");
+        full.sync().await.expect("FULL: nothing to do");
     }
 
     #[test]

@@ -304,6 +304,11 @@ impl Queue for SqliteQueue {
                 tx.commit().map_err(db_err)
             })
             .await?;
+        if is_fifo(queue) {
+            // The webhook answers Meta 200 after this returns: on disk first (a no-op unless
+            // the database runs group commit). A duplicate waits too, for its original's flush.
+            self.db.sync().await?;
+        }
         self.sent[slot(queue)].notify_one();
         Ok(())
     }
