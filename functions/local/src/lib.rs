@@ -57,6 +57,7 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
             tracing::info!(count = templates.len(), dir = %s.templates_dir.display(), "simulator templates approved");
             let sim = GraphSim::new(SimConfig {
                 templates,
+                enforce_window: s.sim_enforce_window,
                 ..sim_config(&s.whatsapp, &config, &local_base)
             });
             sim.set_base_url(format!("{local_base}/graph"));
