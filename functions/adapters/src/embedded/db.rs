@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -170,11 +170,13 @@ fn migrate(conn: &Connection) -> PortResult<()> {
 
 /// A handle on the database; cheap to clone, every clone shares one connection.
 ///
-/// Why one connection behind a `std::sync::Mutex` and `spawn_blocking` for every call: SQLite
-/// allows one writer at a time anyway, so a pool would only add `SQLITE_BUSY` retries; a statement
-/// may block for up to the busy timeout (another process, e.g. an admin loader, holding the write
-/// lock) and every commit waits on fsync, which must not stall the async workers that also serve
-/// the webhook. The mutex is only ever taken on the blocking thread, never held across `.await`.
+/// Why one connection, driven by one thread of its own that runs the calls in the order they
+/// come: SQLite allows one writer at a time anyway, so a pool would only add `SQLITE_BUSY`
+/// retries; a statement may block for up to the busy timeout (another process, e.g. an admin
+/// loader, holding the write lock), which must not stall the async workers that also serve the
+/// webhook. One thread, fed by a channel, instead of a blocking task per call contending for a
+/// mutex: under load dozens of such tasks spent more time waking each other than in SQLite, and
+/// a webhook's enqueue waited behind however many won the race for the lock.
 ///
 /// Durability comes in two modes. `open`: `synchronous=FULL`, every commit is flushed to disk
 /// before it returns. `open_group_commit`: `synchronous=NORMAL` (a commit survives a process
@@ -185,9 +187,21 @@ fn migrate(conn: &Connection) -> PortResult<()> {
 /// nothing committed before the last barrier.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
     path: PathBuf,
     group: Option<Arc<GroupCommit>>,
+    /// The database thread's queue; the thread ends when the last clone is dropped.
+    jobs: Arc<std::sync::mpsc::Sender<Job>>,
+}
+
+/// A call waiting for the database thread.
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// The database thread: runs each job with the connection, in order, until every `Db` is gone
+/// (then the connection closes).
+fn worker(mut conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(job) = jobs.recv() {
+        job(&mut conn);
+    }
 }
 
 /// The barrier's bookkeeping: tickets taken by callers of `sync`, and the highest ticket a
@@ -272,10 +286,15 @@ impl Db {
         } else {
             None
         };
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite".into())
+            .spawn(move || worker(conn, queue))
+            .map_err(|e| PortError::Transient(format!("starting the database thread: {e}")))?;
         Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
             path,
             group,
+            jobs: Arc::new(jobs),
         })
     }
 
@@ -306,32 +325,56 @@ impl Db {
         &self.path
     }
 
-    /// Runs `f` on the connection on a blocking thread (see the type's docs for why).
+    /// Runs `f` on the connection on the database thread (see the type's docs for why). A
+    /// panic in `f` fails this call only.
     pub(crate) async fn call<T, F>(&self, f: F) -> PortResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
     {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.call_sync(f))
-            .await
-            .map_err(|e| join_err("database", e))?
-    }
-
-    /// The same, on the calling thread (the blocking task's body).
-    fn call_sync<T>(&self, f: impl FnOnce(&mut Connection) -> PortResult<T>) -> PortResult<T> {
-        let mut conn = self.lock();
-        f(&mut conn)
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves no half-written data: an open rusqlite
-        // `Transaction` rolls back when dropped during unwinding. So the connection is still sound.
-        match self.conn.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(f, move |out| {
+            let _ = tx.send(out);
+        })?;
+        match rx.await {
+            Ok(out) => out,
+            Err(_) => Err(stopped()),
         }
     }
+
+    /// The same, waiting on the calling thread (tests).
+    #[cfg(test)]
+    fn call_sync<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.submit(f, move |out| {
+            let _ = tx.send(out);
+        })?;
+        rx.recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Queues `f` for the database thread; `done` gets its result. A panic in `f` fails that
+    /// call only: an open rusqlite `Transaction` rolls back when dropped during unwinding, so
+    /// the connection is still sound.
+    fn submit<T, F>(&self, f: F, done: impl FnOnce(PortResult<T>) + Send + 'static) -> PortResult<()>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
+    {
+        let job: Job = Box::new(move |conn: &mut Connection| {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+                .unwrap_or_else(|_| Err(PortError::Permanent("database task panicked".into())));
+            done(out);
+        });
+        self.jobs.send(job).map_err(|_| stopped())
+    }
+}
+
+fn stopped() -> PortError {
+    PortError::Transient("the database thread has stopped".into())
 }
 
 /// fsync of the WAL, where every commit since the last checkpoint is (a checkpoint flushes the
