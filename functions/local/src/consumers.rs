@@ -20,7 +20,7 @@ const IDLE: Duration = Duration::from_millis(50);
 const BATCH: usize = 10;
 /// Commands in flight per queue: different senders (inbound) and recipients (relay, notify)
 /// run in parallel up to this many; each sender's events stay strictly in order.
-const CONCURRENCY: usize = 32;
+const CONCURRENCY: usize = 16;
 
 pub fn spawn(
     p: Ports,
