@@ -1,11 +1,12 @@
 """The measuring half of scripts/load-local.sh (standard library only).
 
     load-local.py prepare <bodies.tsv> <count> <app secret>
-    load-local.py run <bodies.tsv> <host:port> <connections> <ack timeout s> <result.json>
+    load-local.py run <bodies.tsv> <host:port> <connections> <ack timeout s> <result.json> [rate]
 
 `prepare` writes one signed WhatsApp notification per line: a complaint (Hindi text) from a
 citizen of its own, n = 0 … count-1, with a fresh wamid. `run` POSTs them to /webhook over
-`connections` keep-alive connections as fast as the answers come back, and meanwhile reads the
+`connections` keep-alive connections as fast as the answers come back (or, given a rate, the n-th
+no sooner than n/rate seconds after the first), and meanwhile reads the
 simulator's accepted sends (/sim/api/sent) to see when each citizen's acknowledgement arrived.
 Everything is timed from outside the runner: a POST from just before its request is written, an
 acknowledgement by the simulator's clock when it accepted the send (same machine, same clock).
@@ -85,7 +86,7 @@ def pct(values, p):
     return s[min(len(s) - 1, max(0, int(round(p / 100 * len(s) + 0.5)) - 1))]
 
 
-async def run(bodies_path, addr, connections, ack_timeout, result_path):
+async def run(bodies_path, addr, connections, ack_timeout, result_path, rate=None):
     host, port = addr.rsplit(":", 1)
     port = int(port)
     bodies = []
@@ -107,6 +108,10 @@ async def run(bodies_path, addr, connections, ack_timeout, result_path):
         reader, writer = await asyncio.open_connection(host, port)
         try:
             for n in cursor:
+                if rate:
+                    wait = start + n / rate - time.time()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
                 sig, body = bodies[n]
                 head = (f"POST /webhook HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n"
                         f"X-Hub-Signature-256: {sig}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
@@ -166,6 +171,7 @@ async def run(bodies_path, addr, connections, ack_timeout, result_path):
     result = {
         "complaints": count,
         "connections": connections,
+        "offered_per_s": rate,
         "post_seconds": round(posted - start, 3),
         "posts_per_s": round(count / (posted - start), 1),
         "webhook_2xx": ok,
@@ -183,7 +189,8 @@ async def run(bodies_path, addr, connections, ack_timeout, result_path):
     with open(result_path, "w") as f:
         json.dump(result, f)
     w, a = result["webhook_ms"], result["ack_ms"]
-    print(f"posted {count} complaints from {count} citizens over {connections} connections "
+    pace = f" at {rate:g}/s offered" if rate else " as fast as answered"
+    print(f"posted {count} complaints from {count} citizens over {connections} connections{pace} "
           f"in {result['post_seconds']} s ({result['posts_per_s']}/s); webhook answers: {ok} 2xx, "
           f"{count - ok} other")
     print(f"acknowledged {len(first_ack)} in {result['ack_seconds']} s from the first POST")
@@ -200,7 +207,8 @@ def main():
         prepare(sys.argv[2], int(sys.argv[3]), sys.argv[4])
         return 0
     if sys.argv[1] == "run":
-        return asyncio.run(run(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6]))
+        rate = float(sys.argv[7]) if len(sys.argv) > 7 and float(sys.argv[7]) > 0 else None
+        return asyncio.run(run(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6], rate))
     raise SystemExit(__doc__)
 
 

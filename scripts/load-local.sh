@@ -11,6 +11,9 @@
 #   LOAD_COMPLAINTS   how many complaints, one citizen each (default 3000; SMOKE=1: 200)
 #   LOAD_CONNECTIONS  concurrent keep-alive posters (default 8)
 #   LOAD_ACK_TIMEOUT  seconds to wait for the acknowledgements after the last POST (default 60)
+#   LOAD_RATE         complaints per second to offer (open loop: the n-th POST goes no sooner
+#                     than n/LOAD_RATE s after the first); unset or 0: as fast as answered, i.e.
+#                     the desk's saturation, where the ack latency is mostly the backlog's wait
 #   SMOKE=1           the short run for CI
 #
 # The runner runs with SHIKAYAT_SIM_ENFORCE_WINDOW=0: the bodies go straight to the webhook, so
@@ -32,6 +35,7 @@ else
 fi
 LOAD_CONNECTIONS="${LOAD_CONNECTIONS:-8}"
 LOAD_ACK_TIMEOUT="${LOAD_ACK_TIMEOUT:-60}"
+LOAD_RATE="${LOAD_RATE:-0}"
 # The runner's simulator default; the runner reads the same variable if it is set.
 APP_SECRET="${WHATSAPP_APP_SECRET:-sandbox-app-secret-not-for-real-use}"
 
@@ -83,10 +87,11 @@ done
 [[ -n "$addr" ]] || fail_with_log "the runner did not answer /healthz"
 echo "runner pid ${runner_pid} on ${addr}"
 
-echo "== posting ${LOAD_COMPLAINTS} complaints over ${LOAD_CONNECTIONS} connections"
+echo "== posting ${LOAD_COMPLAINTS} complaints over ${LOAD_CONNECTIONS} connections" \
+  "($([[ "$LOAD_RATE" == 0 ]] && echo "as fast as answered" || echo "${LOAD_RATE}/s offered"))"
 status=0
 python3 scripts/load-local.py run "$work/bodies.tsv" "$addr" "$LOAD_CONNECTIONS" "$LOAD_ACK_TIMEOUT" \
-  "$work/result.json" || status=1
+  "$work/result.json" "$LOAD_RATE" || status=1
 
 echo "== stopping the runner (SIGTERM)"
 kill -TERM "$runner_pid"
