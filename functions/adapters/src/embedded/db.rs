@@ -191,15 +191,28 @@ pub struct Db {
     group: Option<Arc<GroupCommit>>,
     /// The database thread's queue; the thread ends when the last clone is dropped.
     jobs: Arc<std::sync::mpsc::Sender<Job>>,
+    /// Calls that go before everything queued (`call_urgent`): the webhook's enqueue.
+    urgent: Arc<std::sync::Mutex<std::collections::VecDeque<Job>>>,
 }
 
 /// A call waiting for the database thread.
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
-/// The database thread: runs each job with the connection, in order, until every `Db` is gone
-/// (then the connection closes).
-fn worker(mut conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
+/// The database thread: runs each job with the connection, in order, urgent ones first, until
+/// every `Db` is gone (then the connection closes).
+fn worker(
+    mut conn: Connection,
+    jobs: std::sync::mpsc::Receiver<Job>,
+    urgent: Arc<std::sync::Mutex<std::collections::VecDeque<Job>>>,
+) {
+    let next_urgent = || match urgent.lock() {
+        Ok(mut q) => q.pop_front(),
+        Err(poisoned) => poisoned.into_inner().pop_front(),
+    };
     while let Ok(job) = jobs.recv() {
+        while let Some(u) = next_urgent() {
+            u(&mut conn);
+        }
         job(&mut conn);
     }
 }
@@ -287,14 +300,17 @@ impl Db {
             None
         };
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let urgent = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+        let lane = urgent.clone();
         std::thread::Builder::new()
             .name("sqlite".into())
-            .spawn(move || worker(conn, queue))
+            .spawn(move || worker(conn, queue, lane))
             .map_err(|e| PortError::Transient(format!("starting the database thread: {e}")))?;
         Ok(Db {
             path,
             group,
             jobs: Arc::new(jobs),
+            urgent,
         })
     }
 
@@ -342,6 +358,29 @@ impl Db {
         }
     }
 
+    /// `call`, ahead of every call already queued: for the webhook's enqueue, which Meta waits
+    /// on, while the consumers' calls can wait a moment.
+    pub(crate) async fn call_urgent<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job = wrap(f, move |out| {
+            let _ = tx.send(out);
+        });
+        match self.urgent.lock() {
+            Ok(mut q) => q.push_back(job),
+            Err(poisoned) => poisoned.into_inner().push_back(job),
+        }
+        // Wakes the thread if it is idle; it runs the urgent job before this no-op.
+        self.jobs.send(Box::new(|_| {})).map_err(|_| stopped())?;
+        match rx.await {
+            Ok(out) => out,
+            Err(_) => Err(stopped()),
+        }
+    }
+
     /// The same, waiting on the calling thread (tests).
     #[cfg(test)]
     fn call_sync<T, F>(&self, f: F) -> PortResult<T>
@@ -356,21 +395,29 @@ impl Db {
         rx.recv().unwrap_or_else(|_| Err(stopped()))
     }
 
-    /// Queues `f` for the database thread; `done` gets its result. A panic in `f` fails that
-    /// call only: an open rusqlite `Transaction` rolls back when dropped during unwinding, so
-    /// the connection is still sound.
+    /// Queues `f` for the database thread; `done` gets its result.
     fn submit<T, F>(&self, f: F, done: impl FnOnce(PortResult<T>) + Send + 'static) -> PortResult<()>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
     {
-        let job: Job = Box::new(move |conn: &mut Connection| {
-            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
-                .unwrap_or_else(|_| Err(PortError::Permanent("database task panicked".into())));
-            done(out);
-        });
-        self.jobs.send(job).map_err(|_| stopped())
+        self.jobs.send(wrap(f, done)).map_err(|_| stopped())
     }
+}
+
+/// `f` as a job whose result goes to `done`. A panic in `f` fails that call only: an open
+/// rusqlite `Transaction` rolls back when dropped during unwinding, so the connection is still
+/// sound.
+fn wrap<T, F>(f: F, done: impl FnOnce(PortResult<T>) + Send + 'static) -> Job
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
+{
+    Box::new(move |conn: &mut Connection| {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+            .unwrap_or_else(|_| Err(PortError::Permanent("database task panicked".into())));
+        done(out);
+    })
 }
 
 fn stopped() -> PortError {
