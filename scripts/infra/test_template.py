@@ -49,6 +49,7 @@ NOT_SET = {
     "SHIKAYAT_TEST_AWS_ENDPOINT": "tests only",
     "CARGO_MANIFEST_DIR": "tests only",
     "UPDATE_README": "tests only (rewrites the README's template list)",
+    "SHIKAYAT_SIM_ENFORCE_WINDOW": "local runner only (its built-in simulator; load runs)",
     "SHIKAYAT_TEMPLATES_DIR": "local runner only (the built-in simulator's templates; on AWS Meta holds them)",
     "AWS_ENDPOINT_URL_S3": "an endpoint override for tests (moto); real S3 needs none",
     "SHIKAYAT_DISTRICT_CONFIG": "the district config is loaded into the settings table (shikayat-admin); the file is the local runner's",

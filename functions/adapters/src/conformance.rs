@@ -1086,12 +1086,14 @@ async fn receive_n(a: &Adapters, q: QueueName, want: usize, within: Duration) ->
 }
 
 async fn send_receive_ack_and_delay(a: &Adapters) {
+    // Timed from before the delayed send, where its delay starts: timed from after the second
+    // send, a slow send (a loaded machine) made "not before its delay" fail by its duration.
+    let sent = Instant::now();
     a.queue
         .send(&relay("later").delayed(2))
         .await
         .expect("send delayed");
     a.queue.send(&relay("now")).await.expect("send");
-    let sent = Instant::now();
     let got = receive_n(a, QueueName::Relay, 1, Duration::from_secs(5)).await;
     assert_eq!(keys(&got), ["now"]);
     assert_eq!(got[0].receive_count, 1);

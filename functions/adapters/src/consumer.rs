@@ -31,4 +31,10 @@ pub trait QueueConsumer: Send + Sync {
     async fn release(&self, d: &Delivery, delay: Duration) -> PortResult<()>;
     /// Bodies in the queue's dead-letter queue (for tests and operators; may be slow).
     async fn dead_letters(&self, queue: QueueName) -> PortResult<Vec<String>>;
+    /// Returns when `queue` may have new work (something sent, a FIFO group freed) or after
+    /// `max`, whichever comes first; a poller calls it after an empty `receive`. The default
+    /// sleeps `max`: SQS's `receive` long-polls already.
+    async fn wait(&self, _queue: QueueName, max: Duration) {
+        tokio::time::sleep(max).await;
+    }
 }

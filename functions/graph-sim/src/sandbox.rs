@@ -26,6 +26,7 @@ pub(crate) fn routes() -> Router<GraphSim> {
         .route("/sim/api/personas", get(personas))
         .route("/sim/api/chat", get(chat))
         .route("/sim/api/log", get(log))
+        .route("/sim/api/sent", get(sent))
         .route("/sim/api/send", post(send))
         .route("/sim/api/upload", post(upload))
         .route("/sim/media/{id}", get(media))
@@ -234,6 +235,38 @@ async fn log(State(sim): State<GraphSim>) -> Json<Value> {
         })
         .collect();
     Json(json!({ "sent": sent, "rejected": rejected, "counts": counts }))
+}
+
+#[derive(Deserialize)]
+struct SentQuery {
+    /// Only sends after this sequence number (0: from the start).
+    #[serde(default)]
+    after: u64,
+}
+
+/// Most sends one `/sim/api/sent` answer lists; ask again from `last` for more.
+const SENT_PAGE: usize = 5000;
+
+/// Accepted sends in order, after a sequence number, with the time each was accepted to the
+/// microsecond: how a load run outside the process sees what arrived and when.
+async fn sent(State(sim): State<GraphSim>, Query(q): Query<SentQuery>) -> Json<Value> {
+    let st = sim.inner.lock();
+    let start = st.sent.partition_point(|(seq, _)| *seq <= q.after);
+    let page = &st.sent[start..st.sent.len().min(start + SENT_PAGE)];
+    let messages: Vec<Value> = page
+        .iter()
+        .map(|(seq, m)| {
+            json!({
+                "seq": seq,
+                "to": m.to,
+                "kind": m.kind,
+                "template": m.template_name(),
+                "at_us": m.at.timestamp_micros(),
+            })
+        })
+        .collect();
+    let last = page.last().map_or(q.after, |(seq, _)| *seq);
+    Json(json!({ "messages": messages, "last": last }))
 }
 
 #[derive(Deserialize)]

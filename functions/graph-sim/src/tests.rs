@@ -722,6 +722,25 @@ async fn sandbox_page_and_api() {
         .await
         .unwrap();
     assert_eq!(log["sent"].as_array().unwrap().len(), 1);
+
+    // Every accepted send after a sequence number, timed to the microsecond (the load run's view).
+    let get_sent = |after: u64| {
+        let http = http.clone();
+        let url = format!("{base}/sim/api/sent?after={after}");
+        async move { http.get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let all = get_sent(0).await;
+    let msgs = all["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0]["to"], PHONE);
+    assert_eq!(msgs[0]["kind"], "interactive");
+    assert_eq!(
+        msgs[0]["at_us"].as_i64().unwrap(),
+        sim.sent()[0].at.timestamp_micros()
+    );
+    let none = get_sent(all["last"].as_u64().unwrap()).await;
+    assert!(none["messages"].as_array().unwrap().is_empty());
+    assert_eq!(none["last"], all["last"]);
 }
 
 #[tokio::test]

@@ -18,13 +18,18 @@ pub struct Backend {
     pub media: Arc<dyn MediaStore>,
     pub queue: Arc<dyn Queue>,
     pub consumer: Arc<dyn QueueConsumer>,
+    /// The SQLite database when embedded: flushed before every send to WhatsApp (`durable`).
+    pub db: Option<Db>,
 }
 
 /// SQLite and a folder under the data dir; the directory is reloaded from the district config.
 pub async fn embedded(s: &LocalSettings, config: &DistrictConfig) -> anyhow::Result<Backend> {
     std::fs::create_dir_all(&s.data_dir).with_context(|| format!("creating {}", s.data_dir.display()))?;
-    let db = Db::open(&s.data_dir).map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
+    // Group commit: one fsync for many commits, at the points where something leaves the
+    // process (see `Db`), instead of one per commit.
+    let db = Db::open_group_commit(&s.data_dir).map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
     let store = Arc::new(SqliteStore::new(db.clone()));
+    let sync = db.clone();
     store
         .load_directory(config)
         .await
@@ -39,6 +44,7 @@ pub async fn embedded(s: &LocalSettings, config: &DistrictConfig) -> anyhow::Res
         media: Arc::new(FolderMedia::new(&s.data_dir)),
         queue: queue.clone(),
         consumer: queue,
+        db: Some(sync),
     })
 }
 
@@ -75,5 +81,6 @@ pub async fn aws(config: &DistrictConfig, config_text: &str) -> anyhow::Result<B
         media: parts.media,
         queue: parts.queue.clone(),
         consumer: parts.queue,
+        db: None,
     })
 }

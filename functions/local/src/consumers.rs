@@ -14,8 +14,13 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+/// How long a poller waits for new work before it looks again anyway (delayed messages and
+/// expired visibility are not announced). The SQLite queue wakes it sooner when work arrives.
 const IDLE: Duration = Duration::from_millis(50);
 const BATCH: usize = 10;
+/// Commands in flight per queue: different senders (inbound) and recipients (relay, notify)
+/// run in parallel up to this many; each sender's events stay strictly in order.
+const CONCURRENCY: usize = 16;
 
 pub fn spawn(
     p: Ports,
@@ -31,35 +36,73 @@ pub fn spawn(
     set
 }
 
+/// Receives while fewer than `CONCURRENCY` commands are in flight and runs each on its own
+/// task, so one slow command (a media download, a paced send) holds up nobody else. On the
+/// inbound queue a batch is split into its senders' chains (`chains`), each run in order on
+/// one task. The SQLite queue never hands out a group's next event while one is in flight,
+/// and SQS FIFO neither, so a sender's events never overlap across batches either. On stop
+/// it finishes the work in hand.
 async fn consume(p: Ports, queue: Arc<dyn QueueConsumer>, name: QueueName, mut stop: watch::Receiver<bool>) {
+    let mut running: JoinSet<()> = JoinSet::new();
     while !*stop.borrow() {
-        let batch = match queue.receive(name, BATCH).await {
+        while running.try_join_next().is_some() {}
+        let free = CONCURRENCY.saturating_sub(running.len());
+        if free == 0 {
+            tokio::select! { _ = running.join_next() => {}, _ = stop.changed() => {} }
+            continue;
+        }
+        let batch = match queue.receive(name, free.min(BATCH)).await {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(queue = name.as_str(), error = %e, "receive failed");
-                Vec::new()
+                tokio::select! { _ = tokio::time::sleep(IDLE) => {}, _ = stop.changed() => {} }
+                continue;
             }
         };
         if batch.is_empty() {
-            tokio::select! { _ = tokio::time::sleep(IDLE) => {}, _ = stop.changed() => {} }
+            tokio::select! { _ = queue.wait(name, IDLE) => {}, _ = stop.changed() => {} }
             continue;
         }
         if name == QueueName::Inbound {
-            fifo_batch(queue.as_ref(), batch, |d| process_isolated(&p, &queue, d)).await;
+            for chain in chains(batch) {
+                let (p, queue) = (p.clone(), queue.clone());
+                running.spawn(async move {
+                    fifo_batch(queue.as_ref(), chain, |d| process_isolated(&p, &queue, d)).await;
+                });
+            }
         } else {
             // Different recipients in parallel, so pacing one person does not hold up others.
-            let mut set = JoinSet::new();
             for d in batch {
                 let (p, queue) = (p.clone(), queue.clone());
-                set.spawn(async move { process(&p, queue.as_ref(), d).await });
+                running.spawn(async move {
+                    process(&p, queue.as_ref(), d).await;
+                });
             }
-            while set.join_next().await.is_some() {}
         }
     }
+    while running.join_next().await.is_some() {}
 }
 
-/// One sender's events strictly in order, the FIFO queue's promise. SQS may hand out several
-/// events of one group in a batch (the SQLite queue only each group's head): after a failure
+/// A FIFO batch split into chains that may run in parallel: one per group, in the batch's
+/// order. A delivery without a group could be anyone's, so a batch holding one stays a single
+/// chain (`fifo_batch` then keeps its rules for it).
+fn chains(batch: Vec<Delivery>) -> Vec<Vec<Delivery>> {
+    if batch.iter().any(|d| d.group.is_none()) {
+        return vec![batch];
+    }
+    let mut out: Vec<Vec<Delivery>> = Vec::new();
+    for d in batch {
+        match out.iter_mut().find(|c| c[0].group == d.group) {
+            Some(chain) => chain.push(d),
+            None => out.push(vec![d]),
+        }
+    }
+    out
+}
+
+/// One sender's events strictly in order, the FIFO queue's promise (the consumer runs one chain
+/// of `chains` through it at a time). SQS may hand out several events of one group in a batch
+/// (the SQLite queue only each group's head): after a failure
 /// the later ones of that group go back at once, unprocessed, to come again behind the failed
 /// one; other senders' events still run. A delivery without a group could be anyone's: after
 /// any failure it goes back too, and its own failure sends back everything after it.
@@ -252,6 +295,58 @@ mod tests {
         let (ran, released) = run(batch, &["a1"]).await;
         assert_eq!(ran, ["a1", "b1", "b2", "c1"]);
         assert_eq!(released, ["a2", "a3"]);
+    }
+
+    fn bodies(chain: &[Delivery]) -> Vec<&str> {
+        chain.iter().map(|d| d.body.as_str()).collect()
+    }
+
+    #[test]
+    fn a_batch_splits_into_one_chain_per_sender_in_order() {
+        let batch = vec![
+            delivery("a1", Some("A")),
+            delivery("b1", Some("B")),
+            delivery("a2", Some("A")),
+            delivery("c1", Some("C")),
+            delivery("b2", Some("B")),
+        ];
+        let chains = chains(batch);
+        let got: Vec<Vec<&str>> = chains.iter().map(|c| bodies(c)).collect();
+        assert_eq!(got, [vec!["a1", "a2"], vec!["b1", "b2"], vec!["c1"]]);
+    }
+
+    #[test]
+    fn a_batch_with_an_ungrouped_delivery_stays_one_chain() {
+        let batch = vec![
+            delivery("a1", Some("A")),
+            delivery("x1", None),
+            delivery("b1", Some("B")),
+        ];
+        let chains = chains(batch);
+        let got: Vec<Vec<&str>> = chains.iter().map(|c| bodies(c)).collect();
+        assert_eq!(got, [vec!["a1", "x1", "b1"]]);
+    }
+
+    /// Each chain through `fifo_batch` on its own, as the consumer runs them (in parallel): a
+    /// failure holds back the rest of its own sender's chain and nobody else's.
+    #[tokio::test]
+    async fn chains_in_parallel_hold_back_only_the_failed_sender() {
+        let batch = vec![
+            delivery("a1", Some("A")),
+            delivery("b1", Some("B")),
+            delivery("a2", Some("A")),
+            delivery("b2", Some("B")),
+            delivery("a3", Some("A")),
+        ];
+        let mut ran = Vec::new();
+        let mut released = Vec::new();
+        for chain in chains(batch) {
+            let (r, back) = run(chain, &["a2"]).await;
+            ran.push(r);
+            released.extend(back);
+        }
+        assert_eq!(ran, [vec!["a1", "a2"], vec!["b1", "b2"]]);
+        assert_eq!(released, ["a3"]);
     }
 
     #[tokio::test]

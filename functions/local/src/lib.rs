@@ -4,6 +4,7 @@
 
 mod backend;
 mod consumers;
+mod durable;
 mod http;
 mod idkey;
 mod settings;
@@ -56,6 +57,7 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
             tracing::info!(count = templates.len(), dir = %s.templates_dir.display(), "simulator templates approved");
             let sim = GraphSim::new(SimConfig {
                 templates,
+                enforce_window: s.sim_enforce_window,
                 ..sim_config(&s.whatsapp, &config, &local_base)
             });
             sim.set_base_url(format!("{local_base}/graph"));
@@ -67,7 +69,7 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
         .base_url
         .clone()
         .unwrap_or_else(|| format!("{local_base}/graph"));
-    let whatsapp = Arc::new(
+    let whatsapp: Arc<dyn shikayat_core::ports::WhatsApp> = Arc::new(
         CloudApi::new(CloudApiConfig {
             base_url,
             version: s.whatsapp.version.clone(),
@@ -77,6 +79,13 @@ pub async fn run(s: LocalSettings) -> anyhow::Result<()> {
         })
         .map_err(|e| anyhow::anyhow!("whatsapp client: {e}"))?,
     );
+    let whatsapp: Arc<dyn shikayat_core::ports::WhatsApp> = match &backend.db {
+        Some(db) => Arc::new(durable::SyncBeforeSend {
+            inner: whatsapp,
+            db: db.clone(),
+        }),
+        None => whatsapp,
+    };
     let ports = Ports {
         config: config.clone(),
         settings: Settings {

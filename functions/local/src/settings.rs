@@ -20,6 +20,10 @@ pub struct LocalSettings {
     pub pair_interval: Duration,
     /// Messages to one person that may go back to back (`SHIKAYAT_PAIR_BURST`, default 5).
     pub pair_burst: u32,
+    /// `SHIKAYAT_SIM_ENFORCE_WINDOW` (default 1): the built-in simulator refuses free-form sends
+    /// outside a user's 24-hour window, as Meta does. 0 for load runs that post signed bodies
+    /// to the webhook directly, so the simulator never saw those users write.
+    pub sim_enforce_window: bool,
     /// `SHIKAYAT_ID_KEY`; None: generated once in the data directory (`idkey`).
     pub id_key: Option<String>,
     pub whatsapp: WhatsAppSettings,
@@ -96,6 +100,7 @@ impl LocalSettings {
             escalator_interval: Duration::from_secs(number("SHIKAYAT_ESCALATOR_INTERVAL_SECONDS", 300)?),
             pair_interval: Duration::from_millis(number("SHIKAYAT_PAIR_INTERVAL_MS", 6000)?),
             pair_burst: number("SHIKAYAT_PAIR_BURST", 5)?,
+            sim_enforce_window: number::<u8>("SHIKAYAT_SIM_ENFORCE_WINDOW", 1)? != 0,
             id_key: var("SHIKAYAT_ID_KEY"),
             whatsapp: WhatsAppSettings {
                 version: var("WHATSAPP_API_VERSION").unwrap_or_else(|| "v25.0".into()),

@@ -4,7 +4,8 @@
 //! in DynamoDB: plain column names, ISO-8601 times, the whole record as JSON in `doc`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -169,15 +170,60 @@ fn migrate(conn: &Connection) -> PortResult<()> {
 
 /// A handle on the database; cheap to clone, every clone shares one connection.
 ///
-/// Why one connection behind a `std::sync::Mutex` and `spawn_blocking` for every call: SQLite
-/// allows one writer at a time anyway, so a pool would only add `SQLITE_BUSY` retries; a statement
-/// may block for up to the busy timeout (another process, e.g. an admin loader, holding the write
-/// lock) and every commit waits on fsync, which must not stall the async workers that also serve
-/// the webhook. The mutex is only ever taken on the blocking thread, never held across `.await`.
+/// Why one connection, driven by one thread of its own that runs the calls in the order they
+/// come: SQLite allows one writer at a time anyway, so a pool would only add `SQLITE_BUSY`
+/// retries; a statement may block for up to the busy timeout (another process, e.g. an admin
+/// loader, holding the write lock), which must not stall the async workers that also serve the
+/// webhook. One thread, fed by a channel, instead of a blocking task per call contending for a
+/// mutex: under load dozens of such tasks spent more time waking each other than in SQLite, and
+/// a webhook's enqueue waited behind however many won the race for the lock.
+///
+/// Durability comes in two modes. `open`: `synchronous=FULL`, every commit is flushed to disk
+/// before it returns. `open_group_commit`: `synchronous=NORMAL` (a commit survives a process
+/// crash at once, a power cut only once flushed) and [`Db::sync`] as the barrier, one flush for
+/// everyone waiting: the adapters call it where something is promised to the outside world
+/// (the inbound enqueue behind the webhook's 200, a sent message's record) and the runner before
+/// every send to WhatsApp. WAL is a log, so a power cut keeps a prefix of the commits and loses
+/// nothing committed before the last barrier.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    group: Option<Arc<GroupCommit>>,
+    /// The database thread's queue; the thread ends when the last clone is dropped.
+    jobs: Arc<std::sync::mpsc::Sender<Job>>,
+    /// Calls that go before everything queued (`call_urgent`): the webhook's enqueue.
+    urgent: Arc<std::sync::Mutex<std::collections::VecDeque<Job>>>,
+}
+
+/// A call waiting for the database thread.
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// The database thread: runs each job with the connection, in order, urgent ones first, until
+/// every `Db` is gone (then the connection closes).
+fn worker(
+    mut conn: Connection,
+    jobs: std::sync::mpsc::Receiver<Job>,
+    urgent: Arc<std::sync::Mutex<std::collections::VecDeque<Job>>>,
+) {
+    let next_urgent = || match urgent.lock() {
+        Ok(mut q) => q.pop_front(),
+        Err(poisoned) => poisoned.into_inner().pop_front(),
+    };
+    while let Ok(job) = jobs.recv() {
+        while let Some(u) = next_urgent() {
+            u(&mut conn);
+        }
+        job(&mut conn);
+    }
+}
+
+/// The barrier's bookkeeping: tickets taken by callers of `sync`, and the highest ticket a
+/// finished flush covers. A flush covers every ticket taken before it started, so one fsync
+/// serves all the callers queued behind the one running.
+struct GroupCommit {
+    wal: PathBuf,
+    asked: AtomicU64,
+    synced: tokio::sync::Mutex<u64>,
 }
 
 impl std::fmt::Debug for Db {
@@ -189,8 +235,19 @@ impl std::fmt::Debug for Db {
 impl Db {
     pub const FILE_NAME: &'static str = "shikayat.sqlite";
 
-    /// Opens (creating if needed) `<data_dir>/shikayat.sqlite` and its schema.
+    /// Opens (creating if needed) `<data_dir>/shikayat.sqlite` and its schema; every commit is
+    /// on disk when it returns (`synchronous=FULL`), and `sync` has nothing to do.
     pub fn open(data_dir: &Path) -> PortResult<Db> {
+        Self::open_with(data_dir, false)
+    }
+
+    /// The same with group commit: commits are flushed by [`Db::sync`], shared by all its
+    /// callers, instead of one fsync each (see the type's docs).
+    pub fn open_group_commit(data_dir: &Path) -> PortResult<Db> {
+        Self::open_with(data_dir, true)
+    }
+
+    fn open_with(data_dir: &Path, group_commit: bool) -> PortResult<Db> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| PortError::Permanent(format!("create {}: {e}", data_dir.display())))?;
         let path = data_dir.join(Self::FILE_NAME);
@@ -206,9 +263,12 @@ impl Db {
                 path.display()
             )));
         }
-        // FULL, not NORMAL: the webhook answers Meta 200 only after the enqueue commits, so a
-        // committed row must survive a power cut, not just a process crash.
-        conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
+        // The webhook answers Meta 200 only after the enqueue commits, so a committed row must
+        // survive a power cut, not just a process crash: FULL, or NORMAL with `sync` as the
+        // barrier before the answer.
+        let synchronous = if group_commit { "NORMAL" } else { "FULL" };
+        conn.pragma_update(None, "synchronous", synchronous)
+            .map_err(db_err)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
         migrate(&conn)?;
@@ -223,42 +283,161 @@ impl Db {
         }
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(db_err)?;
+        let group = if group_commit {
+            // The WAL file exists now (the schema write made it): its directory entry is made
+            // durable once, its contents by every `sync`.
+            std::fs::File::open(data_dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| PortError::Transient(format!("sync {}: {e}", data_dir.display())))?;
+            let mut wal = path.clone().into_os_string();
+            wal.push("-wal");
+            Some(Arc::new(GroupCommit {
+                wal: PathBuf::from(wal),
+                asked: AtomicU64::new(0),
+                synced: tokio::sync::Mutex::new(0),
+            }))
+        } else {
+            None
+        };
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let urgent = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+        let lane = urgent.clone();
+        std::thread::Builder::new()
+            .name("sqlite".into())
+            .spawn(move || worker(conn, queue, lane))
+            .map_err(|e| PortError::Transient(format!("starting the database thread: {e}")))?;
         Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
             path,
+            group,
+            jobs: Arc::new(jobs),
+            urgent,
         })
+    }
+
+    /// Everything committed before this call is on disk when it returns. With `open` that is
+    /// every commit already; with `open_group_commit` it flushes the WAL, once for all the
+    /// callers waiting (group commit).
+    pub async fn sync(&self) -> PortResult<()> {
+        let Some(g) = &self.group else {
+            return Ok(());
+        };
+        let ticket = g.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut synced = g.synced.lock().await;
+        if *synced >= ticket {
+            return Ok(()); // a flush that started after our commit has finished
+        }
+        // Every ticket taken so far belongs to a caller whose commit came before it.
+        let covers = g.asked.load(Ordering::SeqCst);
+        let (wal, db) = (g.wal.clone(), self.path.clone());
+        tokio::task::spawn_blocking(move || flush(&wal, &db))
+            .await
+            .map_err(|e| join_err("sync", e))?
+            .map_err(|e| PortError::Transient(format!("sync {}: {e}", db_name(&self.path))))?;
+        *synced = covers;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Runs `f` on the connection on a blocking thread (see the type's docs for why).
+    /// Runs `f` on the connection on the database thread (see the type's docs for why). A
+    /// panic in `f` fails this call only.
     pub(crate) async fn call<T, F>(&self, f: F) -> PortResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
     {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.call_sync(f))
-            .await
-            .map_err(|e| join_err("database", e))?
-    }
-
-    /// The same, on the calling thread (the blocking task's body).
-    fn call_sync<T>(&self, f: impl FnOnce(&mut Connection) -> PortResult<T>) -> PortResult<T> {
-        let mut conn = self.lock();
-        f(&mut conn)
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves no half-written data: an open rusqlite
-        // `Transaction` rolls back when dropped during unwinding. So the connection is still sound.
-        match self.conn.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(f, move |out| {
+            let _ = tx.send(out);
+        })?;
+        match rx.await {
+            Ok(out) => out,
+            Err(_) => Err(stopped()),
         }
     }
+
+    /// `call`, ahead of every call already queued: for the webhook's enqueue, which Meta waits
+    /// on, while the consumers' calls can wait a moment.
+    pub(crate) async fn call_urgent<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job = wrap(f, move |out| {
+            let _ = tx.send(out);
+        });
+        match self.urgent.lock() {
+            Ok(mut q) => q.push_back(job),
+            Err(poisoned) => poisoned.into_inner().push_back(job),
+        }
+        // Wakes the thread if it is idle; it runs the urgent job before this no-op.
+        self.jobs.send(Box::new(|_| {})).map_err(|_| stopped())?;
+        match rx.await {
+            Ok(out) => out,
+            Err(_) => Err(stopped()),
+        }
+    }
+
+    /// The same, waiting on the calling thread (tests).
+    #[cfg(test)]
+    fn call_sync<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.submit(f, move |out| {
+            let _ = tx.send(out);
+        })?;
+        rx.recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Queues `f` for the database thread; `done` gets its result.
+    fn submit<T, F>(&self, f: F, done: impl FnOnce(PortResult<T>) + Send + 'static) -> PortResult<()>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
+    {
+        self.jobs.send(wrap(f, done)).map_err(|_| stopped())
+    }
+}
+
+/// `f` as a job whose result goes to `done`. A panic in `f` fails that call only: an open
+/// rusqlite `Transaction` rolls back when dropped during unwinding, so the connection is still
+/// sound.
+fn wrap<T, F>(f: F, done: impl FnOnce(PortResult<T>) + Send + 'static) -> Job
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
+{
+    Box::new(move |conn: &mut Connection| {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+            .unwrap_or_else(|_| Err(PortError::Permanent("database task panicked".into())));
+        done(out);
+    })
+}
+
+fn stopped() -> PortError {
+    PortError::Transient("the database thread has stopped".into())
+}
+
+/// fsync of the WAL, where every commit since the last checkpoint is (a checkpoint flushes the
+/// database file itself before the WAL is reused); without a WAL file, the database file.
+fn flush(wal: &Path, db: &Path) -> std::io::Result<()> {
+    match std::fs::File::open(wal) {
+        Ok(f) => f.sync_data(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::File::open(db)?.sync_data(),
+        Err(e) => Err(e),
+    }
+}
+
+fn db_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Busy/locked (another writer) and a full disk can succeed later; anything else will not.
@@ -356,6 +535,32 @@ mod tests {
             Ok(())
         })
         .expect("migrated");
+    }
+
+    #[tokio::test]
+    async fn group_commit_runs_normal_and_sync_flushes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open_group_commit(dir.path()).expect("open");
+        let sync: i64 = db
+            .call(|c| {
+                c.query_row("PRAGMA synchronous", [], |r| r.get(0))
+                    .map_err(db_err)
+            })
+            .await
+            .expect("pragma");
+        assert_eq!(sync, 1, "NORMAL");
+        db.call(|c| {
+            c.execute("INSERT INTO done_keys (key, at) VALUES ('k', 'now')", [])
+                .map_err(db_err)
+        })
+        .await
+        .expect("write");
+        let (a, b) = tokio::join!(db.sync(), db.sync());
+        a.expect("sync");
+        b.expect("sync");
+        let other = tempfile::tempdir().expect("tempdir");
+        let full = Db::open(other.path()).expect("open");
+        full.sync().await.expect("FULL: nothing to do");
     }
 
     #[test]

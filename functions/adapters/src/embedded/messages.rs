@@ -165,7 +165,10 @@ impl MessageLog for SqliteStore {
                 .map_err(db_err)?;
                 tx.commit().map_err(db_err)
             })
-            .await
+            .await?;
+        // The message is already with Meta: its record on disk at once, so a retry after a
+        // power cut finds it instead of sending it again (a no-op without group commit).
+        self.db.sync().await
     }
 
     async fn outbound(&self, wamid: &str) -> PortResult<Option<OutboundRecord>> {

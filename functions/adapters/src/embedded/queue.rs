@@ -52,6 +52,9 @@ impl QueueConsumer for SqliteQueue {
     async fn dead_letters(&self, queue: QueueName) -> PortResult<Vec<String>> {
         SqliteQueue::dead_letters(self, queue).await
     }
+    async fn wait(&self, queue: QueueName, max: Duration) {
+        SqliteQueue::wait(self, queue, max).await
+    }
 }
 
 /// SQS's FIFO deduplication interval.
@@ -172,6 +175,10 @@ impl SqliteQueue {
                 .map_err(db_err)
             })
             .await?;
+        if is_fifo(d.queue) {
+            // The group's next message, if any, is deliverable now.
+            self.sent[slot(d.queue)].notify_one();
+        }
         if deleted == 0 {
             tracing::debug!(
                 queue = d.queue.as_str(),
@@ -228,8 +235,10 @@ impl SqliteQueue {
             .await
     }
 
-    /// Waits until something is sent to `queue` or `max` passes: lets a polling consumer react
-    /// at once without spinning. (Delayed messages and expired visibility need the timeout.)
+    /// Waits until something is sent to `queue` (or, on the FIFO queue, a group's head is acked
+    /// or released) or `max` passes: lets a polling consumer react at once without spinning.
+    /// One waiter per queue: a wake-up that finds nobody waiting is kept for the next `wait`.
+    /// (Delayed messages and expired visibility need the timeout.)
     pub async fn wait(&self, queue: QueueName, max: Duration) {
         let _ = tokio::time::timeout(max, self.sent[slot(queue)].notified()).await;
     }
@@ -271,30 +280,49 @@ impl Queue for SqliteQueue {
         let group = if is_fifo(queue) { cmd.group.clone() } else { None };
         let now = self.now_ms();
         let visible_at = now.saturating_add(i64::from(cmd.delay_seconds) * 1000);
-        self.db
-            .call(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
-                if is_fifo(queue) {
-                    tx.execute("DELETE FROM queue_dedupe WHERE at <= ?1", [now - DEDUPE_WINDOW_MS]).map_err(db_err)?;
-                    let fresh = tx
+        let job = move |conn: &mut Connection| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            if is_fifo(queue) {
+                tx.execute(
+                    "DELETE FROM queue_dedupe WHERE at <= ?1",
+                    [now - DEDUPE_WINDOW_MS],
+                )
+                .map_err(db_err)?;
+                let fresh = tx
                         .execute(
                             "INSERT INTO queue_dedupe (queue, key, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                             params![queue.as_str(), key, now],
                         )
                         .map_err(db_err)?;
-                    if fresh == 0 {
-                        tracing::debug!(queue = queue.as_str(), key, "duplicate within the dedupe window, dropped");
-                        return tx.commit().map_err(db_err);
-                    }
+                if fresh == 0 {
+                    tracing::debug!(
+                        queue = queue.as_str(),
+                        key,
+                        "duplicate within the dedupe window, dropped"
+                    );
+                    return tx.commit().map_err(db_err);
                 }
-                tx.execute(
+            }
+            tx.execute(
                     "INSERT INTO queue_messages (queue, grp, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![queue.as_str(), group, body, now, visible_at],
                 )
                 .map_err(db_err)?;
-                tx.commit().map_err(db_err)
-            })
-            .await?;
+            tx.commit().map_err(db_err)
+        };
+        if is_fifo(queue) {
+            // The webhook's enqueue (Meta is waiting): ahead of the consumers' calls.
+            self.db.call_urgent(job).await?;
+        } else {
+            self.db.call(job).await?;
+        }
+        if is_fifo(queue) {
+            // The webhook answers Meta 200 after this returns: on disk first (a no-op unless
+            // the database runs group commit). A duplicate waits too, for its original's flush.
+            self.db.sync().await?;
+        }
         self.sent[slot(queue)].notify_one();
         Ok(())
     }
