@@ -60,7 +60,7 @@ NOT_SET = {
 # deployment that keeps it elsewhere (and the local runner).
 IN_SECRET = {"WHATSAPP_ACCESS_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "SHIKAYAT_ID_KEY"}
 
-VAR_CALL = re.compile(r'\b(?:var|var_os|number|secret|try_from_env)\(\s*"([A-Z][A-Z0-9_]+)"')
+VAR_CALL = re.compile(r'\b(?:var|var_os|number|secret|try_from_env)(?:::<[^>]+>)?\(\s*"([A-Z][A-Z0-9_]+)"')
 QUEUE_FORMAT = re.compile(r'format!\("(SHIKAYAT_\{upper\}_[A-Z_]+)"')
 
 
