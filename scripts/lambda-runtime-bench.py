@@ -10,6 +10,7 @@ The sibling of lambda-runtime-stub.py (cold start only). Environment:
   RUNS        cold starts to time (median reported; the CPU figures come from the first) [5]
   N           invocations per scenario measured [500]
   WARMUP      invocations of each scenario before measuring [50]
+  SCENARIOS   which of get,post1,post2 to run [all]
   APP_SECRET, VERIFY_TOKEN, PHONE_NUMBER_ID   what the events are signed with and addressed to
 
 CPU time is read from /proc: the sum over the process's threads of /proc/PID/task/*/schedstat
@@ -152,7 +153,7 @@ class Api:
 
 
 def cpu(pid):
-    """(ns on CPU summed over live threads, clock ticks of utime+stime for the whole process)."""
+    """(ns on CPU summed over live threads, clock ticks of utime and of stime for the whole process)."""
     ns = 0
     for t in os.listdir(f"/proc/{pid}/task"):
         try:
@@ -162,7 +163,7 @@ def cpu(pid):
             pass
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return ns, int(fields[11]) + int(fields[12])
+    return ns, int(fields[11]), int(fields[12])
 
 
 def invoke(api, event, expect_status, expect_body=None):
@@ -198,23 +199,33 @@ def run(cmd, measure):
                 ("post1", lambda: notes.post(1), 200, "ok", 1),
                 ("post2", lambda: notes.post(2), 200, "ok", 2),
             ]
+            only = os.environ.get("SCENARIOS")
+            if only:
+                scenarios = [sc for sc in scenarios if sc[0] in only.split(",")]
             out["enqueued"] = 0
             for name, make, status, body, msgs in scenarios:
                 events = [make() for _ in range(warmup + n)]
                 for e in events[:warmup]:
                     invoke(api, e, status, body)
                 api.wait_blocked()  # waiting in its poll: the interval starts here
-                ns0, t0 = cpu(proc.pid)
+                ns0, u0, s0 = cpu(proc.pid)
                 for e in events[warmup:]:
                     invoke(api, e, status, body)
                 api.wait_blocked()  # … and ends in the next one
-                ns1, t1 = cpu(proc.pid)
+                ns1, u1, s1 = cpu(proc.pid)
                 out[name] = {"n": n, "cpu_us": (ns1 - ns0) / n / 1000,
-                             "cpu_us_ticks": (t1 - t0) * 1e6 / TICK / n}
+                             "cpu_us_ticks": (u1 - u0 + s1 - s0) * 1e6 / TICK / n,
+                             "user_us_ticks": (u1 - u0) * 1e6 / TICK / n,
+                             "sys_us_ticks": (s1 - s0) * 1e6 / TICK / n}
                 out["enqueued"] += msgs * (warmup + n)
     finally:
-        proc.kill()
-        proc.communicate(timeout=10)
+        # SIGTERM first, so a wrapper (valgrind, for a profile) can write its output.
+        proc.terminate()
+        try:
+            proc.communicate(timeout=float(os.environ.get("STOP_GRACE", "2")))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate(timeout=10)
         server.shutdown()
     return out
 
