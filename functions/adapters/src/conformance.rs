@@ -182,6 +182,7 @@ conformance!(
     release_redelivers_with_a_higher_receive_count,
     fifo_keeps_group_order,
     fifo_dedupes_on_key,
+    send_batch_splits_by_ten_and_queue_and_keeps_order,
     poison_message_dead_letters_after_five_receives,
     poison_on_fifo_dead_letters_and_unblocks_its_group,
 );
@@ -1240,6 +1241,52 @@ async fn fifo_dedupes_on_key(a: &Adapters) {
             .expect("recv")
             .is_empty());
     }
+}
+
+/// A notification's events in one `send_batch`: more than SQS's ten per call (moto refuses an
+/// eleventh entry, so this passing there shows the split), with a standard-queue command in
+/// the middle (a batch goes to one queue). Every one arrives once, each sender's in order, and
+/// sending the lot again (Meta redelivering after a 500) adds nothing while they are queued.
+async fn send_batch_splits_by_ten_and_queue_and_keeps_order(a: &Adapters) {
+    let mut cmds: Vec<Outbound> = (0..23)
+        .map(|i| {
+            let g = ["A", "B", "C"][i % 3];
+            inbound(&format!("{}{i:02}", g.to_lowercase()), g)
+        })
+        .collect();
+    cmds.insert(12, relay("between"));
+    a.queue.send_batch(&cmds).await.expect("send batch");
+    a.queue
+        .send_batch(&cmds[..11])
+        .await
+        .expect("send again: deduped");
+    a.queue.send_batch(&[]).await.expect("nothing to send");
+    let relayed = receive_n(a, QueueName::Relay, 1, Duration::from_secs(5)).await;
+    assert_eq!(keys(&relayed), ["between"]);
+    a.consumer.ack(&relayed[0]).await.expect("ack");
+    let mut order: HashMap<String, Vec<String>> = HashMap::new();
+    let start = Instant::now();
+    while order.values().map(Vec::len).sum::<usize>() < 23 && start.elapsed() < Duration::from_secs(15) {
+        let batch = a.consumer.receive(QueueName::Inbound, 10).await.expect("recv");
+        if batch.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for d in &batch {
+            let group = d.group.clone().expect("a FIFO message has its group");
+            order.entry(group).or_default().push(key_of(&d.body));
+            a.consumer.ack(d).await.expect("ack");
+        }
+    }
+    for (i, g) in ["A", "B", "C"].iter().enumerate() {
+        let want: Vec<String> = (0..23)
+            .filter(|n| n % 3 == i)
+            .map(|n| format!("{}{n:02}", g.to_lowercase()))
+            .collect();
+        assert_eq!(order.get(*g).cloned().unwrap_or_default(), want, "group {g}");
+    }
+    assert!(receive_n(a, QueueName::Inbound, 1, Duration::from_secs(2))
+        .await
+        .is_empty());
 }
 
 /// Consumes `q` like a poller whose handler fails on `poison` every time: the poison message is

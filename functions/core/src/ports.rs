@@ -156,6 +156,17 @@ pub trait MediaStore: Send + Sync {
 #[async_trait]
 pub trait Queue: Send + Sync {
     async fn send(&self, cmd: &Outbound) -> PortResult<()>;
+
+    /// Sends every command, or fails: an `Err` means some may have gone and some not, and the
+    /// caller retries the whole lot (the FIFO dedupe key makes a repeat of one that went a
+    /// no-op). Adapters that can send several in one call do (SQS `SendMessageBatch`, ten at a
+    /// time; SQLite one transaction); this default sends them one by one.
+    async fn send_batch(&self, cmds: &[Outbound]) -> PortResult<()> {
+        for cmd in cmds {
+            self.send(cmd).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Downloaded media: bytes, MIME type, and the sha256 Meta claims for it (hex or base64).

@@ -74,6 +74,7 @@ pub async fn receive(
             "events for another business number (metadata.phone_number_id) ignored"
         );
     }
+    let mut batch = Vec::with_capacity(parsed.events.len());
     for event in parsed.events {
         // Only what the desk acts on goes through the queue: a failed send is recorded and told
         // to the control room; `sent`, `delivered` and `read` change nothing, and would be three
@@ -84,18 +85,19 @@ pub async fn receive(
             }
         }
         let (key, group) = keys(&cfg.ids, &event);
-        let out = Outbound {
+        batch.push(Outbound {
             queue: QueueName::Inbound,
             envelope: Envelope::new(key, Command::Inbound { event }),
             group: Some(group),
             delay_seconds: 0,
-        };
-        // Not 200: Meta redelivers the whole notification, and the FIFO key dedupes what
-        // already went through.
-        if let Err(e) = queue.send(&out).await {
-            tracing::error!(error = %e, "enqueue failed; asking Meta to redeliver");
-            return Reply::new(500, "try again");
-        }
+        });
+    }
+    // One `SendMessageBatch` for the notification (another per ten events beyond the first
+    // ten). Any failed entry is not 200: Meta redelivers the whole notification, and the FIFO
+    // dedupe ids (the events' keys) make what already went through a no-op.
+    if let Err(e) = queue.send_batch(&batch).await {
+        tracing::error!(error = %e, events = batch.len(), "enqueue failed; asking Meta to redeliver");
+        return Reply::new(500, "try again");
     }
     Reply::new(200, "ok")
 }

@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, MessageSystemAttributeName, SendMessageBatchRequestEntry,
+};
 use sha2::{Digest, Sha256};
 use shikayat_core::command::{Outbound, QueueName};
 use shikayat_core::ports::{PortError, PortResult, Queue};
@@ -120,41 +122,126 @@ async fn url_of(client: &aws_sdk_sqs::Client, name: &str) -> PortResult<String> 
         .ok_or_else(|| PortError::Permanent(format!("queue {name}: no URL returned")))
 }
 
+/// What one message carries besides its body: FIFO group and deduplication id on the inbound
+/// queue, a delay on the standard ones.
+struct Placement {
+    group: Option<String>,
+    dedupe: Option<String>,
+    delay: Option<i32>,
+}
+
+/// A per-message delay is a standard-queue feature: on the FIFO queue SQS refuses one, so a
+/// delayed inbound command is an error here (the webhook never delays; the embedded queue
+/// would honour it).
+fn placement(cmd: &Outbound) -> PortResult<Placement> {
+    if cmd.queue == QueueName::Inbound {
+        if cmd.delay_seconds > 0 {
+            return Err(PortError::Permanent(format!(
+                "{}: the FIFO inbound queue takes no per-message delay",
+                cmd.envelope.key
+            )));
+        }
+        // Without a group every message is its own group: no ordering, as in the embedded queue.
+        let group = cmd.group.as_deref().unwrap_or(&cmd.envelope.key);
+        Ok(Placement {
+            group: Some(sqs_id(group)),
+            dedupe: Some(sqs_id(&cmd.envelope.key)),
+            delay: None,
+        })
+    } else {
+        let delay = cmd.delay_seconds.min(MAX_DELAY_SECONDS);
+        if delay < cmd.delay_seconds {
+            tracing::debug!(
+                key = cmd.envelope.key,
+                asked = cmd.delay_seconds,
+                "delay capped at 900 s"
+            );
+        }
+        Ok(Placement {
+            group: None,
+            dedupe: None,
+            delay: Some(delay as i32),
+        })
+    }
+}
+
+/// The ids of a batch's entries: unique within the call, which is all SQS asks.
+const ENTRY_IDS: [&str; MAX_BATCH] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+/// SQS's limit on the bodies of one batch together (and on one message): 256 KiB.
+const MAX_BATCH_BYTES: usize = 256 * 1024;
+
 #[async_trait]
 impl Queue for SqsQueue {
-    /// A per-message delay is a standard-queue feature: on the FIFO queue SQS refuses one, so a
-    /// delayed inbound command is an error here (the webhook never delays; the embedded queue
-    /// would honour it).
     async fn send(&self, cmd: &Outbound) -> PortResult<()> {
-        let mut req = self
-            .client
+        let p = placement(cmd)?;
+        self.client
             .send_message()
             .queue_url(self.url(cmd.queue))
-            .message_body(cmd.envelope.to_json());
-        if cmd.queue == QueueName::Inbound {
-            if cmd.delay_seconds > 0 {
-                return Err(PortError::Permanent(format!(
-                    "{}: the FIFO inbound queue takes no per-message delay",
-                    cmd.envelope.key
-                )));
+            .message_body(cmd.envelope.to_json())
+            .set_message_group_id(p.group)
+            .set_message_deduplication_id(p.dedupe)
+            .set_delay_seconds(p.delay)
+            .send()
+            .await
+            .map_err(|e| port_err("send", e))?;
+        Ok(())
+    }
+
+    /// `SendMessageBatch`: up to ten messages to one queue per call, so one call for a
+    /// notification of up to ten events. A call whose result lists any failed entry is an
+    /// error (the caller retries the whole lot; FIFO dedupe ids make the repeats no-ops).
+    async fn send_batch(&self, cmds: &[Outbound]) -> PortResult<()> {
+        let mut rest = cmds;
+        while let Some(first) = rest.first() {
+            let queue = first.queue;
+            let mut entries = Vec::with_capacity(rest.len().min(MAX_BATCH));
+            let mut bytes = 0;
+            let mut taken = 0;
+            for cmd in rest.iter().take(MAX_BATCH) {
+                if cmd.queue != queue {
+                    break;
+                }
+                let body = cmd.envelope.to_json();
+                if taken > 0 && bytes + body.len() > MAX_BATCH_BYTES {
+                    break;
+                }
+                bytes += body.len();
+                let p = placement(cmd)?;
+                let entry = SendMessageBatchRequestEntry::builder()
+                    .id(ENTRY_IDS[taken])
+                    .message_body(body)
+                    .set_message_group_id(p.group)
+                    .set_message_deduplication_id(p.dedupe)
+                    .set_delay_seconds(p.delay)
+                    .build()
+                    .map_err(|e| PortError::Permanent(format!("send batch: {e}")))?;
+                entries.push(entry);
+                taken += 1;
             }
-            // Without a group every message is its own group: no ordering, as in the embedded queue.
-            let group = cmd.group.clone().unwrap_or_else(|| cmd.envelope.key.clone());
-            req = req
-                .message_group_id(sqs_id(&group))
-                .message_deduplication_id(sqs_id(&cmd.envelope.key));
-        } else {
-            let delay = cmd.delay_seconds.min(MAX_DELAY_SECONDS);
-            if delay < cmd.delay_seconds {
-                tracing::debug!(
-                    key = cmd.envelope.key,
-                    asked = cmd.delay_seconds,
-                    "delay capped at 900 s"
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(self.url(queue))
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| port_err("send batch", e))?;
+            if let Some(failed) = out.failed.first() {
+                // Codes only: an entry's message could quote what it was sent.
+                let all_sender = out.failed.iter().all(|f| f.sender_fault);
+                let detail = format!(
+                    "send batch: {} of {taken} entries failed (first: {})",
+                    out.failed.len(),
+                    failed.code
                 );
+                return Err(if all_sender {
+                    PortError::Permanent(detail)
+                } else {
+                    PortError::Transient(detail)
+                });
             }
-            req = req.delay_seconds(delay as i32);
+            rest = &rest[taken..];
         }
-        req.send().await.map_err(|e| port_err("send", e))?;
         Ok(())
     }
 }

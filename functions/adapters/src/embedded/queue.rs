@@ -270,60 +270,98 @@ fn candidates(conn: &Connection, queue: QueueName, now: i64, limit: usize) -> Po
     rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
 }
 
+/// One command as stored: queue, dedupe key, FIFO group, body, when it becomes visible.
+struct Row {
+    queue: QueueName,
+    key: String,
+    group: Option<String>,
+    body: String,
+    visible_at: i64,
+}
+
+impl Row {
+    fn of(cmd: &Outbound, now: i64) -> Self {
+        let queue = cmd.queue;
+        Row {
+            queue,
+            key: cmd.envelope.key.clone(),
+            // Groups only mean something on the FIFO queue; elsewhere they would only block.
+            group: if is_fifo(queue) { cmd.group.clone() } else { None },
+            body: cmd.envelope.to_json(),
+            visible_at: now.saturating_add(i64::from(cmd.delay_seconds) * 1000),
+        }
+    }
+}
+
+/// Stores `rows` in one transaction: all or none.
+fn insert(conn: &mut Connection, rows: &[Row], now: i64) -> PortResult<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    if rows.iter().any(|r| is_fifo(r.queue)) {
+        tx.execute(
+            "DELETE FROM queue_dedupe WHERE at <= ?1",
+            [now - DEDUPE_WINDOW_MS],
+        )
+        .map_err(db_err)?;
+    }
+    for r in rows {
+        if is_fifo(r.queue) {
+            let fresh = tx
+                .execute(
+                    "INSERT INTO queue_dedupe (queue, key, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                    params![r.queue.as_str(), r.key, now],
+                )
+                .map_err(db_err)?;
+            if fresh == 0 {
+                tracing::debug!(
+                    queue = r.queue.as_str(),
+                    key = r.key,
+                    "duplicate within the dedupe window, dropped"
+                );
+                continue;
+            }
+        }
+        tx.execute(
+            "INSERT INTO queue_messages (queue, grp, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![r.queue.as_str(), r.group, r.body, now, r.visible_at],
+        )
+        .map_err(db_err)?;
+    }
+    tx.commit().map_err(db_err)
+}
+
 #[async_trait]
 impl Queue for SqliteQueue {
     async fn send(&self, cmd: &Outbound) -> PortResult<()> {
-        let queue = cmd.queue;
-        let body = cmd.envelope.to_json();
-        let key = cmd.envelope.key.clone();
-        // Groups only mean something on the FIFO queue; elsewhere they would only block.
-        let group = if is_fifo(queue) { cmd.group.clone() } else { None };
-        let now = self.now_ms();
-        let visible_at = now.saturating_add(i64::from(cmd.delay_seconds) * 1000);
-        let job = move |conn: &mut Connection| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_err)?;
-            if is_fifo(queue) {
-                tx.execute(
-                    "DELETE FROM queue_dedupe WHERE at <= ?1",
-                    [now - DEDUPE_WINDOW_MS],
-                )
-                .map_err(db_err)?;
-                let fresh = tx
-                        .execute(
-                            "INSERT INTO queue_dedupe (queue, key, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                            params![queue.as_str(), key, now],
-                        )
-                        .map_err(db_err)?;
-                if fresh == 0 {
-                    tracing::debug!(
-                        queue = queue.as_str(),
-                        key,
-                        "duplicate within the dedupe window, dropped"
-                    );
-                    return tx.commit().map_err(db_err);
-                }
-            }
-            tx.execute(
-                    "INSERT INTO queue_messages (queue, grp, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![queue.as_str(), group, body, now, visible_at],
-                )
-                .map_err(db_err)?;
-            tx.commit().map_err(db_err)
-        };
-        if is_fifo(queue) {
-            // The webhook's enqueue (Meta is waiting): ahead of the consumers' calls.
-            self.db.call_urgent(job).await?;
-        } else {
-            self.db.call(job).await?;
+        self.send_batch(std::slice::from_ref(cmd)).await
+    }
+
+    /// One transaction for the lot.
+    async fn send_batch(&self, cmds: &[Outbound]) -> PortResult<()> {
+        if cmds.is_empty() {
+            return Ok(());
         }
-        if is_fifo(queue) {
+        let now = self.now_ms();
+        let rows: Vec<Row> = cmds.iter().map(|c| Row::of(c, now)).collect();
+        let mut woken = [false; 3];
+        for r in &rows {
+            woken[slot(r.queue)] = true;
+        }
+        if rows.iter().any(|r| is_fifo(r.queue)) {
+            // The webhook's enqueue (Meta is waiting): ahead of the consumers' calls.
+            self.db.call_urgent(move |conn| insert(conn, &rows, now)).await?;
             // The webhook answers Meta 200 after this returns: on disk first (a no-op unless
             // the database runs group commit). A duplicate waits too, for its original's flush.
             self.db.sync().await?;
+        } else {
+            self.db.call(move |conn| insert(conn, &rows, now)).await?;
         }
-        self.sent[slot(queue)].notify_one();
+        for (i, w) in woken.iter().enumerate() {
+            if *w {
+                self.sent[i].notify_one();
+            }
+        }
         Ok(())
     }
 }
