@@ -37,4 +37,11 @@ pub trait QueueConsumer: Send + Sync {
     async fn wait(&self, _queue: QueueName, max: Duration) {
         tokio::time::sleep(max).await;
     }
+    /// Whether a poller may `receive` again while commands it received are still running. The
+    /// SQLite queue answers at once (and `wait` wakes it). An SQS long poll would hold the poller
+    /// for its whole wait while a sender's next event stays locked behind the one running, and
+    /// the event would then start a second late: SQS pollers take a batch at a time.
+    fn receives_while_busy(&self) -> bool {
+        true
+    }
 }

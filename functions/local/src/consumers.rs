@@ -47,7 +47,7 @@ async fn consume(p: Ports, queue: Arc<dyn QueueConsumer>, name: QueueName, mut s
     while !*stop.borrow() {
         while running.try_join_next().is_some() {}
         let free = CONCURRENCY.saturating_sub(running.len());
-        if free == 0 {
+        if free == 0 || (!running.is_empty() && !queue.receives_while_busy()) {
             tokio::select! { _ = running.join_next() => {}, _ = stop.changed() => {} }
             continue;
         }

@@ -248,6 +248,10 @@ impl Queue for SqsQueue {
 
 #[async_trait]
 impl QueueConsumer for SqsQueue {
+    fn receives_while_busy(&self) -> bool {
+        false
+    }
+
     async fn receive(&self, queue: QueueName, max: usize) -> PortResult<Vec<Delivery>> {
         if max == 0 {
             return Ok(Vec::new());
