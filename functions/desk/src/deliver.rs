@@ -168,35 +168,26 @@ async fn record_sent(p: &Ports, rec: &OutboundRecord) -> DeskResult<()> {
     Ok(p.messages.record_outbound(rec).await?)
 }
 
-/// A stored file (a media message, or a template's media header) is uploaded to WhatsApp first:
+/// A stored file (a media message, or a template's or buttons' media header) is uploaded to WhatsApp first:
 /// Meta takes media by its own id, never by a public link to ours.
 async fn upload_if_stored(p: &Ports, msg: &OutboundMessage) -> DeskResult<OutboundMessage> {
     let mut out = msg.clone();
-    if let Some(h) = out.header_mut() {
-        if let MediaSource::Stored { key } = &h.media {
-            let id = upload(p, key, &h.mime_type, h.filename.as_deref()).await?;
-            h.media = MediaSource::Uploaded { id };
-            return Ok(out);
+    let file = match &mut out {
+        OutboundMessage::Media {
+            media,
+            mime_type,
+            filename,
+            ..
+        } => Some((media, &*mime_type, &*filename)),
+        other => other.header_mut().map(|h| (&mut h.media, &h.mime_type, &h.filename)),
+    };
+    if let Some((media, mime_type, filename)) = file {
+        if let MediaSource::Stored { key } = media {
+            let id = upload(p, key, mime_type, filename.as_deref()).await?;
+            *media = MediaSource::Uploaded { id };
         }
     }
-    let OutboundMessage::Media {
-        kind,
-        media: MediaSource::Stored { key },
-        mime_type,
-        caption,
-        filename,
-    } = msg
-    else {
-        return Ok(msg.clone());
-    };
-    let id = upload(p, key, mime_type, filename.as_deref()).await?;
-    Ok(OutboundMessage::Media {
-        kind: *kind,
-        media: MediaSource::Uploaded { id },
-        mime_type: mime_type.clone(),
-        caption: caption.clone(),
-        filename: filename.clone(),
-    })
+    Ok(out)
 }
 
 /// Uploads one stored file; the type it was stored with wins over the one recorded for it.
