@@ -44,48 +44,13 @@ for tool in curl python3; do
 done
 
 work="$(mktemp -d)"
-runner_pid=""
-cleanup() {
-  if [[ -n "$runner_pid" ]] && kill -0 "$runner_pid" 2>/dev/null; then
-    kill -TERM "$runner_pid" 2>/dev/null || true
-    wait "$runner_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-echo "== building shikayat-local (--profile bench)"
-bin="$(cargo build --locked --profile bench -p shikayat-local --bin shikayat-local \
-  --message-format=json-render-diagnostics | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)"
-[[ -x "$bin" ]] || { echo "could not find the built shikayat-local" >&2; exit 1; }
+source scripts/local-runner.sh
+runner_build
 
 echo "== preparing ${LOAD_COMPLAINTS} signed complaints from as many citizens"
 python3 scripts/load-local.py prepare "$work/bodies.tsv" "$LOAD_COMPLAINTS" "$APP_SECRET"
 
-echo "== starting the runner"
-SHIKAYAT_LISTEN=127.0.0.1:0 SHIKAYAT_DATA_DIR="$work/data" SHIKAYAT_LOG_FORMAT=json \
-  SHIKAYAT_LOG="${SHIKAYAT_LOG:-warn,shikayat_local=info}" WHATSAPP_API_BASE_URL="" \
-  SHIKAYAT_SIM_ENFORCE_WINDOW=0 SHIKAYAT_SETTLE_SECONDS=3600 \
-  "$bin" 2>"$work/runner.log" &
-runner_pid=$!
-fail_with_log() {
-  echo "$1; the end of its log:" >&2
-  tail -n 20 "$work/runner.log" >&2
-  exit 1
-}
-
-addr=""
-for _ in $(seq 1 300); do
-  kill -0 "$runner_pid" 2>/dev/null || fail_with_log "the runner exited"
-  addr="$(grep -o '"addr":"127\.0\.0\.1:[0-9]*"' "$work/runner.log" | head -n 1 | cut -d'"' -f4 || true)"
-  if [[ -n "$addr" ]] && curl -fsS "http://$addr/healthz" >/dev/null 2>&1; then
-    break
-  fi
-  addr=""
-  sleep 0.1
-done
-[[ -n "$addr" ]] || fail_with_log "the runner did not answer /healthz"
-echo "runner pid ${runner_pid} on ${addr}"
+runner_start SHIKAYAT_SIM_ENFORCE_WINDOW=0 SHIKAYAT_SETTLE_SECONDS=3600
 
 echo "== posting ${LOAD_COMPLAINTS} complaints over ${LOAD_CONNECTIONS} connections" \
   "($([[ "$LOAD_RATE" == 0 ]] && echo "as fast as answered" || echo "${LOAD_RATE}/s offered"))"
@@ -93,26 +58,11 @@ status=0
 python3 scripts/load-local.py run "$work/bodies.tsv" "$addr" "$LOAD_CONNECTIONS" "$LOAD_ACK_TIMEOUT" \
   "$work/result.json" "$LOAD_RATE" || status=1
 
-echo "== stopping the runner (SIGTERM)"
-kill -TERM "$runner_pid"
-for _ in $(seq 1 300); do
-  kill -0 "$runner_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if kill -0 "$runner_pid" 2>/dev/null; then
-  echo "the runner did not stop within 30 s; killing it" >&2
-  kill -KILL "$runner_pid"
-  status=1
-fi
-wait "$runner_pid" || { echo "the runner exited with $?" >&2; status=1; }
-runner_pid=""
-grep -q '"stopped"' "$work/runner.log" && echo "runner stopped cleanly"
-warnings="$(grep -c '"level":"WARN"' "$work/runner.log" || true)"
-errors="$(grep -c '"level":"ERROR"' "$work/runner.log" || true)"
-echo "runner log: ${warnings} warnings, ${errors} errors"
-if [[ "$warnings" -gt 0 || "$errors" -gt 0 ]]; then
+runner_stop
+[[ "$runner_status" -eq 0 ]] || status=1
+if [[ "$runner_warnings" -gt 0 || "$runner_errors" -gt 0 ]]; then
   grep -E '"level":"(WARN|ERROR)"' "$work/runner.log" | head -n 5 >&2
 fi
-[[ "$errors" -eq 0 ]] || status=1
+[[ "$runner_errors" -eq 0 ]] || status=1
 [[ "$status" -eq 0 ]] || echo "FAILED: see above" >&2
 exit "$status"

@@ -46,20 +46,8 @@ if ! command -v wrk >/dev/null; then
 fi
 
 work="$(mktemp -d)"
-runner_pid=""
-cleanup() {
-  if [[ -n "$runner_pid" ]] && kill -0 "$runner_pid" 2>/dev/null; then
-    kill -TERM "$runner_pid" 2>/dev/null || true
-    wait "$runner_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-echo "== building shikayat-local (--profile bench)"
-bin="$(cargo build --locked --profile bench -p shikayat-local --bin shikayat-local \
-  --message-format=json-render-diagnostics | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)"
-[[ -x "$bin" ]] || { echo "could not find the built shikayat-local" >&2; exit 1; }
+source scripts/local-runner.sh
+runner_build
 
 echo "== preparing ${LOAD_POOL} signed ${LOAD_BODIES} bodies"
 python3 - "$work/pool.tsv" "$LOAD_POOL" "$APP_SECRET" <<'PY'
@@ -88,29 +76,7 @@ with open(path, "w") as out:
         out.write(f"{sig}\t{body.decode()}\n")
 PY
 
-echo "== starting the runner"
-SHIKAYAT_LISTEN=127.0.0.1:0 SHIKAYAT_DATA_DIR="$work/data" SHIKAYAT_LOG_FORMAT=json \
-  SHIKAYAT_LOG="${SHIKAYAT_LOG:-warn,shikayat_local=info}" WHATSAPP_API_BASE_URL="" \
-  "$bin" 2>"$work/runner.log" &
-runner_pid=$!
-fail_with_log() {
-  echo "$1; the end of its log:" >&2
-  tail -n 20 "$work/runner.log" >&2
-  exit 1
-}
-
-addr=""
-for _ in $(seq 1 300); do
-  kill -0 "$runner_pid" 2>/dev/null || fail_with_log "the runner exited"
-  addr="$(grep -o '"addr":"127\.0\.0\.1:[0-9]*"' "$work/runner.log" | head -n 1 | cut -d'"' -f4 || true)"
-  if [[ -n "$addr" ]] && curl -fsS "http://$addr/healthz" >/dev/null 2>&1; then
-    break
-  fi
-  addr=""
-  sleep 0.1
-done
-[[ -n "$addr" ]] || fail_with_log "the runner did not answer /healthz"
-echo "runner pid ${runner_pid} on ${addr}"
+runner_start
 
 echo "== wrk: ${LOAD_SECONDS}s, ${LOAD_CONNECTIONS} connections, ${LOAD_THREADS} threads," \
   "${LOAD_BODIES} bodies"
@@ -122,27 +88,11 @@ if [[ "$LOAD_BODIES" == unique && "$sent" -gt "$LOAD_POOL" ]]; then
   echo "note: ${sent} requests for ${LOAD_POOL} distinct bodies; the rest were duplicates (raise LOAD_POOL)"
 fi
 
-echo "== stopping the runner (SIGTERM)"
-kill -TERM "$runner_pid"
-status=0
-for _ in $(seq 1 300); do
-  kill -0 "$runner_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if kill -0 "$runner_pid" 2>/dev/null; then
-  echo "the runner did not stop within 30 s; killing it" >&2
-  kill -KILL "$runner_pid"
-  status=1
-fi
-wait "$runner_pid" || { echo "the runner exited with $?" >&2; status=1; }
-runner_pid=""
-grep -q '"stopped"' "$work/runner.log" && echo "runner stopped cleanly"
-warnings="$(grep -c '"level":"WARN"' "$work/runner.log" || true)"
-errors="$(grep -c '"level":"ERROR"' "$work/runner.log" || true)"
-echo "runner log: ${warnings} warnings, ${errors} errors"
+runner_stop
+status="$runner_status"
 # Warnings are expected: the simulator refuses replies with 131047, as these citizens never
 # messaged through it (their 24-hour window is closed). Errors are not.
-if [[ "$errors" -gt 0 ]]; then
+if [[ "$runner_errors" -gt 0 ]]; then
   grep '"level":"ERROR"' "$work/runner.log" | head -n 5 >&2
 fi
 if [[ "$refused" -gt 0 || "$broken" -gt 0 ]]; then
