@@ -179,7 +179,9 @@ async fn upload_if_stored(p: &Ports, msg: &OutboundMessage) -> DeskResult<Outbou
             filename,
             ..
         } => Some((media, &*mime_type, &*filename)),
-        other => other.header_mut().map(|h| (&mut h.media, &h.mime_type, &h.filename)),
+        other => other
+            .header_mut()
+            .map(|h| (&mut h.media, &h.mime_type, &h.filename)),
     };
     if let Some((media, mime_type, filename)) = file {
         if let MediaSource::Stored { key } = media {
